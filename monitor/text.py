@@ -1,0 +1,118 @@
+"""Text utilities shared by every stage: normalisation, sentence splitting, language."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import unicodedata
+
+# Arabic diacritics (tashkeel) and tatweel: removed for matching and hashing only.
+_AR_MARKS = re.compile(r"[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+_SPACES = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+# A sentence ends at . ! ? … ؟ (and their runs) followed by space, or at a line break.
+_ABBREV = {
+    "m", "mm", "mme", "mmes", "mr", "mrs", "ms", "dr", "pr", "st", "ste", "no", "vs", "etc",
+    "av", "bd", "gén", "gen", "col", "lt", "sgt", "jr", "sr", "inc", "ltd", "co", "corp",
+    "jan", "feb", "fév", "mar", "apr", "avr", "jun", "jul", "juil", "aug", "sep", "sept",
+    "oct", "nov", "dec", "déc", "u.s", "e.g", "i.e", "p", "pp", "art", "al",
+}
+_SENT_END = re.compile(r"([.!?…؟]+[\"'»”’)\]]*)(\s+)")
+
+
+def clean_text(text: str) -> str:
+    """Unicode NFC, no control or bidi-override characters, tidy blank lines."""
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _CONTROL.sub("", text).replace("\xa0", " ")
+    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def normalize_for_hash(text: str) -> str:
+    """Lower-cased, diacritic-free, whitespace-folded: equal for trivially different copies."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = _AR_MARKS.sub("", text)
+    text = re.sub(r"[إأآا]", "ا", text).replace("ى", "ي").replace("ة", "ه")
+    text = re.sub(r"[^\w\s]", " ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def content_hash(*parts: str) -> str:
+    return hashlib.sha1(normalize_for_hash(" ".join(p or "" for p in parts)).encode()).hexdigest()
+
+
+def text_key(text: str) -> str:
+    """Key of one sentence's exact text (for the embedding cache)."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
+
+
+def split_sentences(text: str, min_chars: int = 3) -> list[str]:
+    """Split into sentences for Arabic, French and English news text.
+
+    Paragraph and line breaks always end a sentence (titles, datelines, list items);
+    abbreviations (M., Dr., Mme.) and decimals (3.5) do not.
+    """
+    sentences: list[str] = []
+    for block in re.split(r"\n+", text):
+        block = block.strip()
+        if not block:
+            continue
+        start = 0
+        for match in _SENT_END.finditer(block):
+            end = match.end(1)
+            candidate = block[start:end]
+            last_word = re.findall(r"([\w.]+)[.]$", candidate)
+            if match.group(1) == "." and last_word:
+                token = last_word[-1].lower().rstrip(".")
+                if token in _ABBREV or len(token) == 1:
+                    continue
+            following = block[match.end():match.end() + 1]
+            if following and following.islower() and match.group(1) == ".":
+                continue
+            sentences.append(candidate.strip())
+            start = match.end()
+        sentences.append(block[start:].strip())
+    return [s for s in sentences if len(s) >= min_chars and re.search(r"\w", s)]
+
+
+ARABIC_CHARS = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+LATIN_LETTERS = re.compile(r"[A-Za-zÀ-ÿ]")
+
+
+def is_rtl(text: str) -> bool:
+    arabic = len(ARABIC_CHARS.findall(text))
+    return arabic > len(LATIN_LETTERS.findall(text))
+
+
+SUPPORTED_LANGUAGES = ("ar", "fr", "en")
+
+
+@functools.lru_cache(maxsize=1)
+def _detector():
+    from lingua import Language, LanguageDetectorBuilder
+
+    # Restricted set: fast, offline, and still able to say "not one of ours".
+    langs = [Language.ARABIC, Language.FRENCH, Language.ENGLISH, Language.SPANISH,
+             Language.GERMAN, Language.ITALIAN, Language.PORTUGUESE, Language.DUTCH,
+             Language.TURKISH, Language.PERSIAN]
+    return LanguageDetectorBuilder.from_languages(*langs).build()
+
+
+def detect_language(text: str) -> str:
+    """ISO 639-1 code of the text's language ('ar', 'fr', 'en', another code, or 'und')."""
+    sample = text[:2000]
+    letters = len(ARABIC_CHARS.findall(sample)) + len(LATIN_LETTERS.findall(sample))
+    if letters < 3:
+        return "und"
+    if len(ARABIC_CHARS.findall(sample)) > 0.6 * letters:
+        # Arabic script: Persian/Urdu are rare here; lingua tells Arabic from Persian.
+        lang = _detector().detect_language_of(sample)
+        return "fa" if lang is not None and lang.iso_code_639_1.name == "FA" else "ar"
+    lang = _detector().detect_language_of(sample)
+    return lang.iso_code_639_1.name.lower() if lang is not None else "und"
