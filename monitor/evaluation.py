@@ -1,0 +1,212 @@
+"""The evaluation: labelled ar/fr/en items in tests/evaluation, scored by the production path.
+
+A fixed part of the items (by group, so a translation triple stays together) is kept out
+of any tuning: the report and the quality gate use that held-out part.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .baseline import wordlist_tone
+from .models import Article
+from .pipeline import Scorer
+from .scoring import tone_class
+
+EVAL_DIR = Path(__file__).resolve().parent.parent / "tests" / "evaluation"
+LANGS = ("ar", "fr", "en")
+TONE_VALUE = {"cooperative": 1, "neutral": 0, "tense": -1}
+
+
+def split_of(group: str) -> str:
+    """'tune' for 30% of groups, 'heldout' for the rest; stable across runs and machines."""
+    return "tune" if int(hashlib.sha1(group.encode()).hexdigest(), 16) % 10 < 3 else "heldout"
+
+
+def load_items(eval_dir: Path = EVAL_DIR) -> list[dict]:
+    items = []
+    for path in sorted(eval_dir.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                item = json.loads(line)
+                item["split"] = split_of(item["group"])
+                items.append(item)
+    return items
+
+
+@dataclass
+class ItemResult:
+    item: dict
+    relevant: bool
+    tone: float
+    tone_class: str
+    top_topic: str | None
+    baseline: float
+
+
+def score_items(items: list[dict], scorer: Scorer) -> list[ItemResult]:
+    articles = [Article(title=it.get("title", ""), text=it["text"], lang=it["lang"]) for it in items]
+    results = []
+    for start in range(0, len(articles), 64):
+        batch = articles[start:start + 64]
+        for it, scored in zip(items[start:start + 64], scorer.score_articles(batch)):
+            s = scored.score
+            full = f"{it.get('title', '')}\n{it['text']}"
+            results.append(ItemResult(it, s.relevant, s.tone, tone_class(s.tone), s.top_topic,
+                                      wordlist_tone(full, it["lang"])))
+    return results
+
+
+def _spearman(a, b) -> float:
+    from scipy.stats import spearmanr
+
+    if len(a) < 3:
+        return float("nan")
+    return float(spearmanr(a, b).statistic)
+
+
+def _direction(results, key="tone") -> float:
+    polar = [r for r in results if r.item["relevant"] and r.item["tone"] in ("cooperative", "tense")]
+    if not polar:
+        return float("nan")
+    right = sum((getattr(r, key) > 0) == (r.item["tone"] == "cooperative") for r in polar)
+    return right / len(polar)
+
+
+def language_metrics(results: list[ItemResult]) -> dict:
+    relevant = [r for r in results if r.item["relevant"]]
+    hard = [r for r in results if r.item.get("kind") == "hard"]
+    labels = [TONE_VALUE[r.item["tone"]] for r in relevant]
+    tp = sum(r.relevant and r.item["relevant"] for r in results)
+    fp = sum(r.relevant and not r.item["relevant"] for r in results)
+    fn = sum(not r.relevant and r.item["relevant"] for r in results)
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    with_topic = [r for r in relevant if r.item.get("topic")]
+    return {
+        "items": len(results),
+        "direction": _direction(results),
+        "direction_hard": _direction(hard),
+        "spearman": _spearman([r.tone for r in relevant], labels),
+        "topic_accuracy": (sum(r.top_topic == r.item["topic"] for r in with_topic) / len(with_topic))
+        if with_topic else float("nan"),
+        "relevance_f1": f1,
+        "baseline_direction": _direction(results, "baseline"),
+        "baseline_direction_hard": _direction(hard, "baseline"),
+        "baseline_spearman": _spearman([r.baseline for r in relevant], labels),
+    }
+
+
+def consistency_metrics(results: list[ItemResult]) -> dict:
+    """Translation triples: same class, close scores, same top topic in ar, fr and en."""
+    groups: dict[str, dict[str, ItemResult]] = {}
+    for r in results:
+        groups.setdefault(r.item["group"], {})[r.item["lang"]] = r
+    triples = [g for g in groups.values() if set(g) == set(LANGS) and g["en"].item["relevant"]]
+    if not triples:
+        return {}
+    relevant = [r for r in results if r.item["relevant"]]
+    coop = [r.tone for r in relevant if r.item["tone"] == "cooperative"]
+    tense = [r.tone for r in relevant if r.item["tone"] == "tense"]
+    gap = (np.mean(coop) - np.mean(tense)) if coop and tense else float("nan")
+    spread = float(np.mean([max(r.tone for r in g.values()) - min(r.tone for r in g.values()) for g in triples]))
+    return {
+        "groups": len(triples),
+        "same_class": sum(len({r.tone_class for r in g.values()}) == 1 for g in triples) / len(triples),
+        "mean_spread": spread,
+        "coop_tense_gap": float(gap),
+        "spread_over_gap": spread / gap if gap else float("nan"),
+        "same_topic": sum(len({r.top_topic for r in g.values()}) == 1 for g in triples) / len(triples),
+    }
+
+
+def tone_confusion(results: list[ItemResult]) -> dict:
+    table: dict[str, dict[str, int]] = {}
+    for r in results:
+        if r.item["relevant"]:
+            row = table.setdefault(r.item["tone"], {"cooperative": 0, "mixed": 0, "tense": 0})
+            row[r.tone_class] += 1
+    return table
+
+
+def evaluate(scorer: Scorer, split: str = "heldout", items: list[dict] | None = None) -> dict:
+    items = [it for it in (items or load_items()) if split == "all" or it["split"] == split]
+    results = score_items(items, scorer)
+    return {
+        "split": split,
+        "model": scorer.model_name,
+        "selector": scorer.selector.name if scorer.selector else None,
+        "languages": {lang: language_metrics([r for r in results if r.item["lang"] == lang]) for lang in LANGS},
+        "consistency": consistency_metrics(results),
+        "confusion": {lang: tone_confusion([r for r in results if r.item["lang"] == lang]) for lang in LANGS},
+        "_results": results,
+    }
+
+
+def load_floors(path: Path = EVAL_DIR / "floors.json") -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def check_floors(report: dict, floors: dict) -> list[str]:
+    """Every floor that the report misses, as a readable line; empty when all are met."""
+    misses = []
+    for lang in LANGS:
+        metrics = report["languages"][lang]
+        for name, floor in floors["per_language"].items():
+            value = metrics[name]
+            if not value >= floor:
+                misses.append(f"{lang} {name} = {value:.3f} < {floor}")
+    cons = report["consistency"]
+    for name, floor in floors["consistency_min"].items():
+        if not cons.get(name, 0) >= floor:
+            misses.append(f"consistency {name} = {cons.get(name, float('nan')):.3f} < {floor}")
+    for name, ceiling in floors["consistency_max"].items():
+        if not cons.get(name, 9) <= ceiling:
+            misses.append(f"consistency {name} = {cons.get(name, float('nan')):.3f} > {ceiling}")
+    return misses
+
+
+def render_markdown(report: dict, floors: dict) -> str:
+    f = lambda v: "–" if v != v else f"{v:.3f}"  # noqa: E731 (nan shows as a dash)
+    lines = [
+        "# Evaluation report",
+        "",
+        f"Regenerate with `python -m monitor evaluate --write docs/EVALUATION.md`. Split: **{report['split']}** "
+        f"(items never used for training or tuning). Main model: `{report['model']}`; sentence selector: "
+        f"`{report['selector']}`. Floors: `tests/evaluation/floors.json` (the test suite fails below them).",
+        "",
+        "## Per language",
+        "",
+        "| metric | floor | ar | fr | en | word-list baseline ar / fr / en |",
+        "|---|---|---|---|---|---|",
+    ]
+    names = [("items", None, None), ("direction", "direction", "baseline_direction"),
+             ("direction_hard", "direction_hard", "baseline_direction_hard"),
+             ("spearman", "spearman", "baseline_spearman"), ("topic_accuracy", "topic_accuracy", None),
+             ("relevance_f1", "relevance_f1", None)]
+    for label, key, base in names:
+        floor = floors["per_language"].get(key, "") if key else ""
+        vals = [report["languages"][lang][label] for lang in LANGS]
+        cells = [str(v) if isinstance(v, int) else f(v) for v in vals]
+        basecells = " / ".join(f(report["languages"][lang][base]) for lang in LANGS) if base else ""
+        lines.append(f"| {label} | {floor} | {' | '.join(cells)} | {basecells} |")
+    cons = report["consistency"]
+    lines += ["", "## Cross-lingual consistency (translation triples)", "",
+              "| metric | value | floor |", "|---|---|---|"]
+    for name, value in cons.items():
+        floor = floors["consistency_min"].get(name, floors["consistency_max"].get(name, ""))
+        lines.append(f"| {name} | {value if isinstance(value, int) else f(value)} | {floor} |")
+    lines += ["", "## Tone classes: label (rows) against prediction (columns)", ""]
+    for lang in LANGS:
+        lines += [f"**{lang}**", "", "| label \\ predicted | cooperative | mixed | tense |", "|---|---|---|---|"]
+        for label, row in report["confusion"][lang].items():
+            lines.append(f"| {label} | {row['cooperative']} | {row['mixed']} | {row['tense']} |")
+        lines.append("")
+    misses = check_floors(report, floors)
+    lines += ["## Gate", "", "All floors met." if not misses else "Floors missed:\n\n" + "\n".join(
+        f"- {m}" for m in misses), ""]
+    return "\n".join(lines)
