@@ -98,6 +98,21 @@ def cmd_rescore(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    from .evaluation import check_floors, evaluate, load_floors, render_markdown
+    from .pipeline import Scorer
+
+    settings = _settings(args)
+    report = evaluate(Scorer(settings), split=args.split)
+    floors = load_floors()
+    text = render_markdown(report, floors)
+    if args.write:
+        Path(args.write).write_text(text, encoding="utf-8")
+        print(f"wrote {args.write}", file=sys.stderr)
+    print(text)
+    return 1 if check_floors(report, floors) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m monitor", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
@@ -131,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rescore", help="re-score stored articles with the current method (reuses embeddings)")
     add_db(p)
     p.set_defaults(func=cmd_rescore)
+    p = sub.add_parser("evaluate", help="score the labelled evaluation set and compare with the floors")
+    p.add_argument("--model", help="embedding model")
+    p.add_argument("--split", choices=["heldout", "tune", "all"], default="heldout")
+    p.add_argument("--write", help="also write the Markdown report to this file (docs/EVALUATION.md)")
+    p.set_defaults(func=cmd_evaluate)
     return parser
 
 

@@ -56,8 +56,8 @@ def decode_bytes(data: bytes) -> str:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data, cp_isolation=["cp1256", "cp1252", "latin_1", "iso8859_6", "cp1250",
-                                           "utf_16", "mac_roman"]).best()
+    # Only the encodings our sources use: a wider net picks look-alikes (cp1250 for French).
+    best = from_bytes(data, cp_isolation=["cp1256", "cp1252", "latin_1", "iso8859_6"]).best()
     if best is None:
         raise UnreadableFile("undecodable text (not UTF-8, Windows-1256 or Windows-1252)")
     text = str(best)
