@@ -110,7 +110,20 @@ def cmd_evaluate(args) -> int:
         Path(args.write).write_text(text, encoding="utf-8")
         print(f"wrote {args.write}", file=sys.stderr)
     print(text)
-    return 1 if check_floors(report, floors) else 0
+    return 1 if check_floors(report, floors["gate"]) else 0
+
+
+def cmd_train(args) -> int:
+    from .pipeline import Scorer
+
+    settings = _settings(args)
+    scorer = Scorer(settings)
+    for embedder in filter(None, (scorer.embedder, scorer.selector)):
+        heads = scorer.heads(embedder)
+        print(f"{embedder.name}: heads trained on {len(scorer.training)} statements, topics {heads.topic_keys}")
+        if args.bundle:
+            print(f"  wrote {scorer.write_bundle(embedder)}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rescore", help="re-score stored articles with the current method (reuses embeddings)")
     add_db(p)
     p.set_defaults(func=cmd_rescore)
+    p = sub.add_parser("train", help="train the scoring heads from data/training and data/taxonomy.json")
+    p.add_argument("--model", help="embedding model")
+    p.add_argument("--bundle", action="store_true",
+                   help="also save the training embeddings under data/training/vectors (shipped with the project)")
+    p.set_defaults(func=cmd_train)
+
     p = sub.add_parser("evaluate", help="score the labelled evaluation set and compare with the floors")
     p.add_argument("--model", help="embedding model")
     p.add_argument("--split", choices=["heldout", "tune", "all"], default="heldout")

@@ -90,6 +90,30 @@ class Scorer:
             self._training_cache_db = store.open_db(path)
         return store.VectorCache(self._training_cache_db)
 
+    def bundle_path(self, embedder: Embedder) -> Path:
+        """Training-statement embeddings shipped with the project, so a fresh install starts fast."""
+        return self.settings.training_dir / "vectors" / f"{embedder.name.replace('/', '_')}.npz"
+
+    def _seed_from_bundle(self, embedder: Embedder, cache: store.VectorCache) -> None:
+        path = self.bundle_path(embedder)
+        if not path.exists():
+            return
+        bundle = np.load(path)
+        cache.put_many(embedder.name, zip(bundle["keys"].tolist(), bundle["vectors"]))
+        cache.db.conn.commit()
+
+    def write_bundle(self, embedder: Embedder) -> Path:
+        """Embed the training statements and save them as the shipped bundle."""
+        cache = self._training_cache()
+        texts = [it.text for it in self.training]
+        X = embed_cached(embedder, texts, cache)
+        keys = list(dict.fromkeys(text_key(t) for t in texts))
+        index = {text_key(t): i for i, t in enumerate(texts)}
+        path = self.bundle_path(embedder)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, keys=np.array(keys), vectors=X[[index[k] for k in keys]].astype(np.float16))
+        return path
+
     def heads(self, embedder: Embedder) -> Heads:
         if embedder.name in self._heads:
             return self._heads[embedder.name]
@@ -104,6 +128,7 @@ class Scorer:
                 heads = None
         if heads is None:
             cache = self._training_cache()
+            self._seed_from_bundle(embedder, cache)
             X = embed_cached(embedder, [it.text for it in self.training], cache)
             self._training_cache_db.conn.commit()
             heads = Heads.fit(X, self.training, self.taxonomy.keys, embedder.name)
@@ -123,7 +148,8 @@ class Scorer:
             needs = [i for i, s in enumerate(per_article) if len(s) > k]
             flat = [s for i in needs for s in per_article[i]]
             sel_heads = self.heads(self.selector)
-            rel = sel_heads.relevance_only(embed_cached(self.selector, flat, cache)) if flat else np.zeros(0)
+            langs = [articles[i].lang for i in needs for _ in per_article[i]]
+            rel = sel_heads.relevance_only(embed_cached(self.selector, flat, cache), langs) if flat else np.zeros(0)
             offsets, start = {}, 0
             for i in needs:
                 offsets[i] = rel[start:start + len(per_article[i])]
@@ -148,7 +174,7 @@ class Scorer:
             idx = chosen[i]
             sub = X[start:start + len(idx)]
             start += len(idx)
-            score = score_sentences([per_article[i][j] for j in idx], sub, heads)
+            score = score_sentences([per_article[i][j] for j in idx], sub, heads, article.lang)
             # positions inside the article, not inside the chosen subset
             for entry in score.sentence_scores:
                 entry["position"] = idx[entry["position"]]

@@ -87,10 +87,12 @@ def load_training(training_dir: Path, taxonomy: Taxonomy) -> list[Labelled]:
                 continue  # a topic removed from the taxonomy: its statements still teach relevance
             items.append(Labelled(rec["text"], rec.get("lang", ""), bool(rec.get("relevant")),
                                   None if tone is None else int(tone), topic, rec.get("group", "")))
+    from .text import detect_language
+
     for topic in taxonomy.topics:
         for example in topic.examples:
             text = example["text"] if isinstance(example, dict) else str(example)
-            items.append(Labelled(text, "", True, None, topic.key, f"taxonomy:{topic.key}"))
+            items.append(Labelled(text, detect_language(text), True, None, topic.key, f"taxonomy:{topic.key}"))
     return items
 
 
