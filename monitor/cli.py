@@ -126,6 +126,17 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from .bench import run_bench
+
+    settings = _settings(args)
+    if args.selector:
+        settings = settings.with_(selector_model=None if args.selector == "none" else args.selector)
+    figures = run_bench(settings, args.articles, args.workdir)
+    print(json.dumps(figures))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m monitor", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
@@ -164,6 +175,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bundle", action="store_true",
                    help="also save the training embeddings under data/training/vectors (shipped with the project)")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("bench", help="measure ingest+score speed, model speed, memory, re-ingest and overview time")
+    p.add_argument("--articles", type=int, default=1000)
+    p.add_argument("--model", help="embedding model")
+    p.add_argument("--selector", help="selector model, or 'none'")
+    p.add_argument("--workdir", help="folder for the corpus and database (a temporary one by default)")
+    p.set_defaults(func=cmd_bench)
+
+    from .cli_sources import register as register_sources
+
+    register_sources(sub)
 
     p = sub.add_parser("evaluate", help="score the labelled evaluation set and compare with the floors")
     p.add_argument("--model", help="embedding model")

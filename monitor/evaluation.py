@@ -50,11 +50,18 @@ class ItemResult:
 
 
 def score_items(items: list[dict], scorer: Scorer) -> list[ItemResult]:
+    from . import store
+
+    # Embeddings of the evaluation sentences are cached, so re-running after a change to the
+    # heads or the aggregation costs seconds, not minutes.
+    cache = store.VectorCache(store.open_db(scorer.settings.cache_dir / "eval-vectors.db"))
     articles = [Article(title=it.get("title", ""), text=it["text"], lang=it["lang"]) for it in items]
     results = []
     for start in range(0, len(articles), 64):
         batch = articles[start:start + 64]
-        for it, scored in zip(items[start:start + 64], scorer.score_articles(batch)):
+        scored_batch = scorer.score_articles(batch, cache)
+        cache.db.conn.commit()
+        for it, scored in zip(items[start:start + 64], scored_batch):
             s = scored.score
             full = f"{it.get('title', '')}\n{it['text']}"
             results.append(ItemResult(it, s.relevant, s.tone, tone_class(s.tone), s.top_topic,

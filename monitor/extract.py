@@ -33,16 +33,24 @@ def _norm_marker(line: str) -> str:
     return re.sub(r"[\s:：.…»«\"'\-–—>|*•]+$", "", line).strip(" *•-–—>")
 
 
-def _starts_with_marker(line: str, markers: list[str]) -> bool:
+def _prepare(markers: list[str]) -> list[tuple[str, bool]]:
+    return [(_norm_marker(m.lstrip("=")), m.startswith("=")) for m in markers]
+
+
+def _starts_with_marker(line: str, markers: list[tuple[str, bool]]) -> bool:
+    if len(line) > 200 or not line.strip():
+        return False
     low = _norm_marker(line)
-    for marker in markers:
-        exact_only = marker.startswith("=")
-        m = _norm_marker(marker.lstrip("="))
+    for m, exact_only in markers:
         if low == m:
             return True
         if not exact_only and (low.startswith(m) and len(low) - len(m) < 120 and low[len(m):len(m) + 1] in " :：-–—"):
             return True
     return False
+
+
+_COMMENTS = _prepare(_COMMENT_MARKERS)
+_RELATED = _prepare(_RELATED_MARKERS)
 
 
 def strip_boilerplate(text: str) -> str:
@@ -56,9 +64,9 @@ def strip_boilerplate(text: str) -> str:
     i = 0
     while i < len(lines):
         line = lines[i]
-        if kept and _starts_with_marker(line, _COMMENT_MARKERS) and len(line.split()) <= 12:
+        if kept and _starts_with_marker(line, _COMMENTS) and len(line.split()) <= 12:
             break
-        if kept and _starts_with_marker(line, _RELATED_MARKERS):
+        if kept and _starts_with_marker(line, _RELATED):
             # «Lire aussi : <headline>» carries its headline; a bare «Lire aussi» has it on the next line.
             inline = len(_norm_marker(line).split()) > 3
             rest = [l for l in lines[i + 1:] if l.strip()]

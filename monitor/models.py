@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass
@@ -24,15 +25,13 @@ class Article:
     @property
     def identity(self) -> str:
         """What makes two records the same article: URL, else source id, else content."""
-        from .text import content_hash
-
         if self.url:
             return "url:" + self.url.strip()
         if self.external_id:
             return f"id:{self.source or ''}:{self.external_id}"
         return "hash:" + self.content_hash
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
         from .text import content_hash
 

@@ -18,9 +18,10 @@ from .readers import iter_paths, read_path
 from .scoring import METHOD_VERSION, Heads, score_sentences, select_sentences
 from .settings import Settings
 from .taxonomy import Taxonomy, load_taxonomy, load_training, training_fingerprint
-from .text import split_sentences, text_key
+from .text import SUPPORTED_LANGUAGES, split_sentences, text_key
 
 log = logging.getLogger(__name__)
+HEADS_FORMAT = "np1"  # bump when the pickled Heads layout changes
 
 
 def article_sentences(article: Article, limit: int = 80) -> list[str]:
@@ -119,7 +120,7 @@ class Scorer:
             return self._heads[embedder.name]
         fingerprint = training_fingerprint(self.training)
         safe = embedder.name.replace("/", "_")
-        path = self.settings.cache_dir / f"heads-{safe}-{fingerprint}-{METHOD_VERSION}.pkl"
+        path = self.settings.cache_dir / f"heads-{safe}-{fingerprint}-{METHOD_VERSION}-{HEADS_FORMAT}.pkl"
         heads = None
         if path.exists():
             try:
@@ -175,6 +176,8 @@ class Scorer:
             sub = X[start:start + len(idx)]
             start += len(idx)
             score = score_sentences([per_article[i][j] for j in idx], sub, heads, article.lang)
+            if article.lang not in SUPPORTED_LANGUAGES:
+                score.low_confidence = True  # stored and flagged: the heads never saw this language
             # positions inside the article, not inside the chosen subset
             for entry in score.sentence_scores:
                 entry["position"] = idx[entry["position"]]
@@ -238,13 +241,12 @@ def ingest_articles(items: Iterable[Article | Failure], db, scorer: Scorer, *, b
                 fail(Failure(article.origin or "?", f"scoring failed: {exc}"))
             batch.clear()
             return
-        for (article, status, article_id), result in zip(batch, scored):
-            store.save_article(db, article, result.score, result.sentences, result.scored_positions)
+        store.save_batch(db, [(r.article, r.score, r.sentences, r.scored_positions) for r in scored])
+        for _, status, _ in batch:
             if status == "changed":
                 report.updated += 1
             else:
                 report.ingested += 1
-        db.conn.commit()
         if progress:
             progress(len(batch))
         batch.clear()

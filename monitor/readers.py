@@ -86,6 +86,10 @@ def read_path(path: Path, max_bytes: int = 20_000_000) -> Iterator[Article | Fai
             yield Failure(origin, "no such file or folder")
             return
         size = path.stat().st_size
+        if path.suffix.lower() in (".jsonl", ".ndjson") and size > STREAM_AT:
+            # Large exports are streamed line by line so memory stays flat; no size cap.
+            yield from _stream_jsonl(path)
+            return
         if size > max_bytes:
             yield Failure(origin, f"file too large ({size:,} bytes > {max_bytes:,})")
             return
@@ -97,6 +101,26 @@ def read_path(path: Path, max_bytes: int = 20_000_000) -> Iterator[Article | Fai
         yield Failure(origin, f"cannot read: {exc.strerror or exc}")
         return
     yield from read_text(text, origin=origin, kind=sniff_kind(path, text))
+
+
+STREAM_AT = 8_000_000
+
+
+def _stream_jsonl(path: Path) -> Iterator[Article | Failure]:
+    origin = str(path)
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
+            except UnicodeDecodeError:
+                yield Failure(origin, "line is not UTF-8 (large JSONL files must be UTF-8)", number)
+                continue
+            except json.JSONDecodeError as exc:
+                yield Failure(origin, f"broken JSON line: {exc.msg}", number)
+                continue
+            yield record_to_article(record, origin, number)
 
 
 def sniff_kind(path: Path, text: str) -> str:

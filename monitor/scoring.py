@@ -20,7 +20,7 @@ import numpy as np
 from .models import Evidence, Score
 from .taxonomy import Labelled
 
-METHOD_VERSION = "sentlr-2"
+METHOD_VERSION = "sentlr-2"  # bump when scores change meaning
 
 # Tone classes. Between the two thresholds an article is "mixed" (neutral or mixed signals).
 COOPERATIVE_AT = 0.25
@@ -69,9 +69,9 @@ class Heads:
         if not self.language_means or X.shape[0] == 0:
             return X
         if isinstance(langs, str):
-            langs = [langs] * X.shape[0]
-        means = np.stack([self.language_means.get(l, self.language_means["*"]) for l in langs])
-        out = X - means
+            out = X - self.language_means.get(langs, self.language_means["*"])
+        else:
+            out = X - np.stack([self.language_means.get(l, self.language_means["*"]) for l in langs])
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
 
     @classmethod
@@ -100,25 +100,40 @@ class Heads:
             Y[row, topic_keys.index(items[i].topic)] = 1
         topic = OneVsRestClassifier(LogisticRegression(C=C, max_iter=2000, class_weight="balanced"))
         topic.fit(X[topic_idx], Y)
-        return cls(relevance, tone, topic, list(topic_keys), model_name, means)
+        # Keep only the weights: prediction is a matrix product (sklearn's per-call checks
+        # cost more than the maths on small batches), and the pickle stays small.
+        order = [list(tone.classes_).index(c) for c in (1, 0, -1)]
+        return cls(
+            relevance=(relevance.coef_[0].astype(np.float32), float(relevance.intercept_[0])),
+            tone=(tone.coef_[order].astype(np.float32), tone.intercept_[order].astype(np.float32)),
+            topic=(np.stack([e.coef_[0] for e in topic.estimators_]).astype(np.float32),
+                   np.array([e.intercept_[0] for e in topic.estimators_], dtype=np.float32)),
+            topic_keys=list(topic_keys), model_name=model_name, language_means=means,
+        )
 
     def predict(self, X: np.ndarray, lang: str | list[str] = "*") -> SentencePredictions:
         X = self.center(X, lang)
-        n = X.shape[0]
-        if n == 0:
+        if X.shape[0] == 0:
             empty = np.zeros(0)
             return SentencePredictions(empty, empty, empty, np.zeros((0, len(self.topic_keys))))
-        relevance = self.relevance.predict_proba(X)[:, 1]
-        probs = self.tone.predict_proba(X)
-        classes = list(self.tone.classes_)
-        p_coop = probs[:, classes.index(1)]
-        p_tense = probs[:, classes.index(-1)]
-        p_neutral = probs[:, classes.index(0)]
-        topics = self.topic.predict_proba(X)
-        return SentencePredictions(relevance, p_coop - p_tense, p_neutral, topics)
+        relevance = self.relevance_only(X, None)
+        W, b = self.tone
+        logits = X @ W.T + b
+        logits -= logits.max(axis=1, keepdims=True)
+        probs = np.exp(logits)
+        probs /= probs.sum(axis=1, keepdims=True)  # columns: cooperative, neutral, tense
+        TW, tb = self.topic
+        topics = 1.0 / (1.0 + np.exp(-(X @ TW.T + tb)))
+        return SentencePredictions(relevance, probs[:, 0] - probs[:, 2], probs[:, 1], topics)
 
-    def relevance_only(self, X: np.ndarray, lang: str | list[str] = "*") -> np.ndarray:
-        return self.relevance.predict_proba(self.center(X, lang))[:, 1] if X.shape[0] else np.zeros(0)
+    def relevance_only(self, X: np.ndarray, lang: str | list[str] | None = "*") -> np.ndarray:
+        """P(relevant) per row; lang None means X is already centred."""
+        if X.shape[0] == 0:
+            return np.zeros(0)
+        if lang is not None:
+            X = self.center(X, lang)
+        w, b = self.relevance
+        return 1.0 / (1.0 + np.exp(-(X @ w + b)))
 
 
 def select_sentences(relevance: np.ndarray, k: int) -> list[int]:

@@ -194,11 +194,22 @@ def find_existing(db: sqlite_utils.Database, identity: str, content_hash: str) -
     return "new", None
 
 
+def _upsert(db: sqlite_utils.Database, table: str, key: str, record: dict) -> int:
+    """Insert or update by a unique column with plain SQL (no implicit commits inside)."""
+    row = db.execute(f"SELECT id FROM {table} WHERE {key}=?", [record[key]]).fetchone()
+    cols = list(record)
+    if row:
+        db.execute(f"UPDATE {table} SET " + ", ".join(f"{c}=?" for c in cols) + " WHERE id=?",
+                   [record[c] for c in cols] + [row[0]])
+        return row[0]
+    cur = db.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                     [record[c] for c in cols])
+    return cur.lastrowid
+
+
 def save_article(db: sqlite_utils.Database, article: Article, score: Score, sentences: list[str],
                  scored_positions: set[int], story_id: int | None = None) -> int:
-    """Insert or update one article with its scores and sentences, in one transaction."""
-    from .text import text_key
-
+    """Insert or update one article with its scores, sentences and topics (no commit: see save_batch)."""
     stamp = now()
     record = {
         "identity": article.identity,
@@ -212,21 +223,31 @@ def save_article(db: sqlite_utils.Database, article: Article, score: Score, sent
         "url": article.url,
         "origin": article.origin,
         "demo": int(article.demo),
-        "story_id": story_id,
         "updated_at": stamp,
         **score_columns(score),
     }
-    with db.conn:
-        row = db.execute("SELECT id FROM articles WHERE identity=?", [record["identity"]]).fetchone()
-        if row:
-            article_id = row[0]
-            db["articles"].update(article_id, record)
-        else:
-            record["ingested_at"] = stamp
-            article_id = db["articles"].insert(record).last_pk
-        _write_details(db, article_id, score, sentences, scored_positions)
-        _bump_version(db)
+    exists = db.execute("SELECT 1 FROM articles WHERE identity=?", [record["identity"]]).fetchone()
+    if not exists:
+        record["ingested_at"] = stamp
+    article_id = _upsert(db, "articles", "identity", record)
+    _write_details(db, article_id, score, sentences, scored_positions)
     return article_id
+
+
+def save_batch(db: sqlite_utils.Database, items: list[tuple[Article, Score, list[str], set[int]]]) -> list[int]:
+    """Save a batch in ONE transaction: a crash leaves whole batches or nothing of them."""
+    conn = db.conn
+    if conn.in_transaction:
+        conn.commit()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        ids = [save_article(db, *item) for item in items]
+        _bump_version(db)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return ids
 
 
 def score_columns(score: Score) -> dict:
@@ -269,7 +290,9 @@ def _write_details(db, article_id: int, score: Score, sentences: list[str], scor
 def update_scores(db: sqlite_utils.Database, article_id: int, score: Score, sentences: list[str],
                   scored_positions: set[int]) -> None:
     with db.conn:
-        db["articles"].update(article_id, score_columns(score))
+        cols = score_columns(score)
+        db.execute("UPDATE articles SET " + ", ".join(f"{c}=?" for c in cols) + " WHERE id=?",
+                   [*cols.values(), article_id])
         _write_details(db, article_id, score, sentences, scored_positions)
         _bump_version(db)
 
@@ -300,7 +323,8 @@ def mark_present(db: sqlite_utils.Database, article_id: int, article: Article) -
         updates["published"] = article.published.isoformat()
     if updates:
         with db.conn:
-            db["articles"].update(article_id, updates)
+            db.execute("UPDATE articles SET " + ", ".join(f"{c}=?" for c in updates) + " WHERE id=?",
+                       [*updates.values(), article_id])
             _bump_version(db)
 
 
