@@ -25,10 +25,18 @@ def settings(tmp_path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def hashing_scorer(tmp_path_factory) -> Scorer:
-    cache = tmp_path_factory.mktemp("cache")
-    return Scorer(Settings(cache_dir=cache, model="hashing-512", selector_model=None),
+def shared_cache(tmp_path_factory) -> Path:
+    """One cache for the whole session: the hashing heads are trained once, also for CLI runs."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def hashing_scorer(shared_cache) -> Scorer:
+    cache = shared_cache
+    scorer = Scorer(Settings(cache_dir=cache, model="hashing-512", selector_model=None),
                   embedder=HashingEmbedder(), use_selector=False)
+    scorer.heads(scorer.embedder)  # writes the heads pickle that CLI subprocesses reuse
+    return scorer
 
 
 @pytest.fixture

@@ -108,8 +108,8 @@ def run_cli(*args, env=None, stdin=None, cwd=ROOT):
                           env=full_env, input=stdin, cwd=cwd, timeout=300)
 
 
-def test_cli_ingest_export_and_exit_codes(tmp_path, write_jsonl):
-    env = {"MONITOR_CACHE": str(tmp_path / "cache")}
+def test_cli_ingest_export_and_exit_codes(tmp_path, write_jsonl, hashing_scorer, shared_cache):
+    env = {"MONITOR_CACHE": str(shared_cache)}
     good = write_jsonl("good.jsonl", [FR_ARTICLE])
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"")
@@ -129,9 +129,9 @@ def test_cli_ingest_export_and_exit_codes(tmp_path, write_jsonl):
     assert csv_out.stdout.splitlines()[0].startswith("id,lang,relevant,relevance,tone")
 
 
-def test_cli_score_reads_stdin(tmp_path):
+def test_cli_score_reads_stdin(tmp_path, hashing_scorer, shared_cache):
     lines = "\n".join([json.dumps({"id": "a", **EN_ARTICLE}), "{not json", json.dumps({"id": "b", "text": ""})])
-    result = run_cli("score", env={"MONITOR_CACHE": str(tmp_path / "cache")}, stdin=lines)
+    result = run_cli("score", env={"MONITOR_CACHE": str(shared_cache)}, stdin=lines)
     assert result.returncode == 1
     [row] = [json.loads(l) for l in result.stdout.splitlines()]
     assert row["id"] == "a" and row["lang"] == "en" and isinstance(row["relevant"], bool)
