@@ -279,11 +279,6 @@ def ingest_articles(items: Iterable[Article | Failure], db, scorer: Scorer, *, b
         if len(batch) >= batch_size:
             flush()
     flush()
-    if report.ingested or report.updated:
-        from .stories import assign_stories
-
-        # Near-duplicates (one wire story in several outlets or languages) share a story.
-        assign_stories(db, ([scorer.selector.name] if scorer.selector else []) + [scorer.model_name])
     report.seconds = time.perf_counter() - started
     store.finish_run(db, run_id, {**report.as_dict(), "present": report.present + report.duplicates})
     return report
