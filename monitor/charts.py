@@ -1,0 +1,550 @@
+"""Plotly figures for the dashboard, in one house style.
+
+Every figure says what it shows (title), for what selection (subtitle), how many articles it
+rests on and where it comes from (note under the plot), so a screenshot or an exported PNG
+stands on its own. Topic colours come from data/taxonomy.json and are the same everywhere.
+Tone axes are fixed to the whole scale [-1, 1] with the class bands drawn, so two charts
+can be compared by eye and a small wobble never looks like a swing.
+
+Honesty marks: a period resting on fewer than 3 articles has a hollow marker; a period that
+is still running (or cut by the date filter) is drawn dotted and hatched, and named in the
+legend and hover, rather than shown as a drop in volume or tone.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .analytics import FEW, LANG_NAMES, ORIGIN_NAMES
+from .scoring import COOPERATIVE_AT, TENSE_AT
+from .settings import Settings
+
+FONT = "Inter, 'Segoe UI', 'Noto Sans', 'Noto Sans Arabic', 'DejaVu Sans', Arial, sans-serif"
+INK = "#1f2430"
+MUTED = "#6b7280"
+ACCENT = "#23395d"  # overall tone line: dark navy, distinct from every topic colour
+SOURCE_NOTE = "Source: Relations Monitor"
+
+# Tone classes as on the scoring scale (monitor/scoring.py).
+BANDS = [
+    (-1.0, TENSE_AT, "Tense", "#fbe3e1", "#b42318"),
+    (TENSE_AT, COOPERATIVE_AT, "Mixed", "#f2f3f5", "#6b7280"),
+    (COOPERATIVE_AT, 1.0, "Cooperative", "#e3f4e6", "#1e7b34"),
+]
+LANG_COLORS = {"ar": "#0f766e", "fr": "#4f46e5", "en": "#d97706"}
+# Press origin: Moroccan red, French blue, grey for international.
+ORIGIN_COLORS = {"MA": "#c1272d", "FR": "#1d4ed8", "INT": "#4b5563", "unknown": "#a3a3a3"}
+EVENT_COLORS = {"cooperative": "#1e7b34", "tense": "#b42318", "context": "#6b7280"}
+MARGIN_TOP, MARGIN_BOTTOM = 136, 86  # room for title, subtitle and a two-row legend; the note
+STRIP_PX = 140  # event strip: fits a 24-character label at 10 px
+FALLBACK = ["#0ea5e9", "#a855f7", "#84cc16", "#f43f5e", "#14b8a6", "#f59e0b"]
+
+_TEMPLATE = go.layout.Template(layout=dict(
+    font=dict(family=FONT, size=13, color=INK),
+    title=dict(font=dict(size=19, color=INK), x=0.01, xanchor="left", y=0.97, yanchor="top",
+               subtitle=dict(font=dict(size=13, color=MUTED))),
+    paper_bgcolor="white", plot_bgcolor="white",
+    colorway=["#23395d", "#c1272d", "#1d4ed8", "#d97706", "#0f766e", "#7c3aed"],
+    xaxis=dict(showgrid=False, linecolor="#c9ced6", ticks="outside", tickcolor="#c9ced6", zeroline=False),
+    yaxis=dict(gridcolor="#eceef1", zeroline=False, linecolor="#c9ced6"),
+    # traceorder "normal": with legend groups plotly would stack ungrouped keys in a column.
+    legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom", font=dict(size=12),
+                bgcolor="rgba(255,255,255,0)", traceorder="normal"),
+    hoverlabel=dict(font=dict(family=FONT, size=13), bgcolor="white"),
+    margin=dict(l=64, r=24, t=MARGIN_TOP, b=MARGIN_BOTTOM),
+    hovermode="closest",
+))
+
+
+# --- shared pieces ------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=4)
+def _taxonomy(path: str):
+    from .taxonomy import load_taxonomy
+
+    return load_taxonomy(Path(path))
+
+
+def topic_colors(path: Path | None = None) -> dict[str, str]:
+    return _taxonomy(str(path or Settings().taxonomy_path)).colors()
+
+
+def topic_labels(path: Path | None = None, lang: str = "en") -> dict[str, str]:
+    return _taxonomy(str(path or Settings().taxonomy_path)).labels(lang)
+
+
+def plain(text) -> str:
+    """Data text (source names) for plotly labels, which understand a little HTML: make it inert."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _rgba(color: str, alpha: float) -> str:
+    color = color.lstrip("#")
+    r, g, b = (int(color[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def midpoints(df: pd.DataFrame) -> pd.Series:
+    """Middle of each period: a quarter's point and bar sit over the quarter, not at its first day."""
+    return df["period"] + (df["period_end"] + pd.Timedelta(days=1) - df["period"]) / 2
+
+
+def widths_ms(df: pd.DataFrame, share: float = 0.86) -> list[float]:
+    """Bar widths on a date axis (milliseconds): the period's length, with a small gap."""
+    return [share * (e + pd.Timedelta(days=1) - p).total_seconds() * 1000
+            for p, e in zip(df["period"], df["period_end"])]
+
+
+def period_label(ts, grain: str) -> str:
+    ts = pd.Timestamp(ts)
+    if grain == "quarter":
+        return f"Q{ts.quarter} {ts.year}"
+    if grain == "month":
+        return ts.strftime("%b %Y")
+    if grain == "week":
+        return "week of " + ts.strftime("%d %b %Y").lstrip("0")
+    return ts.strftime("%d %b %Y").lstrip("0")
+
+
+class Decor:
+    """Shapes and annotations collected, then set on the figure in one go.
+
+    Plotly's add_shape/add_annotation revalidate the whole list on every call, which is
+    quadratic: a small-multiples chart took seconds. One assignment takes milliseconds.
+    """
+
+    def __init__(self):
+        self.shapes: list[dict] = []
+        self.annotations: list[dict] = []
+
+
+def finish(fig: go.Figure, title: str, subtitle: str = "", n: int | None = None, note: str = "",
+           height: int = 460, decor: Decor | None = None) -> go.Figure:
+    """Apply the house style: title, subtitle, the article-count and source note."""
+    decor = decor or Decor()
+    parts = []
+    if n is not None:
+        parts.append(f"{n:,} article{'s' if n != 1 else ''}")
+    if note:
+        parts.append(note)
+    parts.append(SOURCE_NOTE)
+    # yshift in pixels keeps the note clear of tick labels at any figure height.
+    decor.annotations.append(dict(text=" · ".join(parts), xref="paper", yref="paper", x=0, y=0, xanchor="left",
+                                  yanchor="top", yshift=-42, showarrow=False, font=dict(size=11, color=MUTED),
+                                  align="left"))
+    fig.update_layout(template=_TEMPLATE, height=height,
+                      title=dict(text=f"<b>{title}</b>", subtitle=dict(text=subtitle)),
+                      shapes=[*fig.layout.shapes, *decor.shapes],
+                      annotations=[*fig.layout.annotations, *decor.annotations])
+    return fig
+
+
+def _tone_axis(fig: go.Figure, decor: Decor, row=None, col=None, labels: bool = True, title: str = "Tone") -> None:
+    """Fixed [-1, 1] axis with the three class bands and, once per plot, their names."""
+    x = "x" if row is None else _ref("x", row, col, fig)
+    y = "y" if row is None else _ref("y", row, col, fig)
+    for lo, hi, name, fill, ink in BANDS:
+        decor.shapes.append(dict(type="rect", xref=f"{x} domain", x0=0, x1=1, yref=y, y0=lo, y1=hi,
+                                 fillcolor=fill, line=dict(width=0), layer="below"))
+        if labels:
+            decor.annotations.append(dict(text=name, x=1, xanchor="right", y=(lo + hi) / 2, yanchor="middle",
+                                          xref=f"{x} domain", yref=y, showarrow=False,
+                                          font=dict(size=11, color=ink), opacity=0.9))
+    fig.update_yaxes(range=[-1, 1], tickvals=[-1, -0.5, TENSE_AT, 0, COOPERATIVE_AT, 0.5, 1],
+                     ticktext=["−1", "−0.5", "−0.25", "0", "+0.25", "+0.5", "+1"], gridcolor="rgba(0,0,0,0)",
+                     title_text=title, fixedrange=True, row=row, col=col)
+
+
+def _ref(axis: str, row: int, col: int, fig: go.Figure) -> str:
+    """'x3' style reference of the axis in subplot (row, col)."""
+    sub = fig.get_subplot(row, col)
+    name = (sub.xaxis if axis == "x" else sub.yaxis).plotly_name
+    return name.replace("axis", "")
+
+
+# --- events -------------------------------------------------------------------------------
+
+def load_events(path: Path | None = None) -> pd.DataFrame:
+    """data/events.csv (date,label,kind); empty frame when the file is missing or broken."""
+    path = Path(path or Settings().events_path)
+    try:
+        events = pd.read_csv(path, dtype=str).dropna(subset=["date", "label"])
+    except (OSError, ValueError, KeyError, pd.errors.ParserError):
+        return pd.DataFrame(columns=["date", "label", "kind"])
+    events["date"] = pd.to_datetime(events["date"], errors="coerce")
+    events["kind"] = events.get("kind", "context").fillna("context")
+    return events.dropna(subset=["date"]).sort_values("date").reset_index(drop=True)
+
+
+def _cluster_events(events: pd.DataFrame, span_days: float) -> list[dict]:
+    """Events closer than ~1/70 of the visible span share one line and label (no overprinting)."""
+    gap = max(span_days / 70, 1)
+    groups: list[list] = []
+    for row in events.itertuples():
+        if groups and (row.date - groups[-1][-1].date).days <= gap:
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    out = []
+    for group in groups:
+        first = group[0]
+        label = first.label if len(group) == 1 else f"{first.label} (+{len(group) - 1})"
+        out.append({"date": first.date, "label": label, "kind": first.kind,
+                    "hover": "<br>".join(f"{r.date:%d %b %Y}: {r.label}" for r in group)})
+    return out
+
+
+def add_events(fig: go.Figure, decor: Decor, events: pd.DataFrame | None, x_min, x_max, strip_row: int = 1,
+               strip_px: float = 110) -> None:
+    """Events in a strip above the plot: a dotted line down through the chart, a rotated label.
+
+    Labels sit in their own row so they never cover data; the full text is in the hover.
+    """
+    if events is None or events.empty or x_min is None or pd.isna(x_min):
+        return
+    x_min, x_max = pd.Timestamp(x_min), pd.Timestamp(x_max)
+    visible = events[(events["date"] >= x_min) & (events["date"] <= x_max)]
+    if visible.empty:
+        return
+    yref = _ref("y", strip_row, 1, fig)
+    top = fig.layout[yref.replace("y", "yaxis")].domain[1]
+    # Position on the data row's x axis: the strip's own axis has no data and is not a date axis.
+    xref = _ref("x", strip_row + 1, 1, fig)
+    max_label = max(12, int(strip_px / 5.6))  # ~5.5 px per character at 10 px font
+    for event in _cluster_events(visible, max((x_max - x_min).days, 1)):
+        color = EVENT_COLORS.get(str(event["kind"]), MUTED)
+        decor.shapes.append(dict(type="line", x0=event["date"], x1=event["date"], xref=xref, yref="paper", y0=0,
+                                 y1=top, line=dict(color=_rgba(color, 0.6), width=1, dash="dot"), layer="below"))
+        label = event["label"] if len(event["label"]) <= max_label else event["label"][:max_label - 1] + "…"
+        decor.annotations.append(dict(x=event["date"], xref=xref, y=0.02, yref=yref + " domain", text=label,
+                                      textangle=-90, xanchor="center", yanchor="bottom", showarrow=False,
+                                      hovertext=event["hover"], font=dict(size=10, color=color),
+                                      bgcolor="rgba(255,255,255,0.85)", borderpad=1))
+
+
+def _time_figure(events: pd.DataFrame | None, x0, x1, height: int, counts: bool):
+    """Subplots sharing the time axis: [event strip], tone, [counts]. Returns (fig, tone_row, strip_px)."""
+    has_events = events is not None and not events.empty and x0 is not None and not (
+        events[(events["date"] >= pd.Timestamp(x0)) & (events["date"] <= pd.Timestamp(x1))].empty)
+    plot_px = height - MARGIN_TOP - MARGIN_BOTTOM
+    strip = STRIP_PX / plot_px if has_events else 0.0
+    count_share = 0.18 if counts else 0.0
+    heights = ([strip] if has_events else []) + [1 - strip - count_share] + ([count_share] if counts else [])
+    fig = make_subplots(rows=len(heights), cols=1, shared_xaxes=True, row_heights=heights, vertical_spacing=0.025)
+    if has_events:
+        fig.update_yaxes(visible=False, fixedrange=True, range=[0, 1], row=1, col=1)
+        fig.update_xaxes(showline=False, ticks="", type="date", row=1, col=1)
+    return fig, (2 if has_events else 1), has_events
+
+
+# --- tone ---------------------------------------------------------------------------------
+
+def _point_data(s: pd.DataFrame, grain: str, group) -> list[list]:
+    rows = []
+    for r in s.itertuples():
+        ci = "no band: one article" if pd.isna(r.ci_low) else f"{r.ci_low:+.2f} to {r.ci_high:+.2f}"
+        warn = ""
+        if r.partial:
+            warn += "<br><i>partial period: still running or cut by the date filter</i>"
+        if r.few:
+            warn += f"<br><i>fewer than {FEW} articles: read with care</i>"
+        rows.append([pd.Timestamp(r.period).date().isoformat(), group, period_label(r.period, grain), ci,
+                     int(r.n), warn])
+    return rows
+
+
+_TONE_HOVER = ("<b>%{customdata[2]}</b><br>Tone %{y:+.2f} (95% CI %{customdata[3]})"
+               "<br>%{customdata[4]} articles%{customdata[5]}<extra>%{fullData.name}</extra>")
+
+
+def _band(fig: go.Figure, s: pd.DataFrame, color: str, name: str, **kw) -> None:
+    """95% band: filled polygons over runs of periods with at least FEW articles.
+
+    Below FEW the interval spans most of the scale and would drown the line; those points are
+    hollow instead. A period standing alone gets a whisker (a box that wide reads as a selection).
+    """
+    ok = (~s["few"].astype(bool)) & s["ci_low"].notna()
+    if not ok.any():
+        return
+    runs = (ok != ok.shift()).cumsum()
+    xs, ys, lone = [], [], []
+    for _, run in s[ok].groupby(runs[ok]):
+        if len(run) == 1:
+            lone.append(run)
+            continue
+        x, hi, lo = list(midpoints(run)), list(run["ci_high"]), list(run["ci_low"])
+        xs += x + x[::-1] + [None]
+        ys += hi + lo[::-1] + [None]
+    if xs:
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor=_rgba(color, 0.14),
+                                 line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=name), **kw)
+    if lone:
+        one = pd.concat(lone)
+        fig.add_trace(go.Scatter(
+            x=midpoints(one), y=one["tone"], mode="markers", marker=dict(size=1, opacity=0), hoverinfo="skip",
+            showlegend=False, legendgroup=name,
+            error_y=dict(type="data", symmetric=False, array=(one["ci_high"] - one["tone"]).tolist(),
+                         arrayminus=(one["tone"] - one["ci_low"]).tolist(), color=_rgba(color, 0.3),
+                         thickness=8, width=0)), **kw)
+
+
+def _tone_traces(fig: go.Figure, s: pd.DataFrame, *, name: str, color: str, grain: str, group=None,
+                 band: bool = True, row=None, col=None, showlegend: bool = True) -> None:
+    """Band, line with per-point markers (hollow when few) and a dashed partial tail."""
+    s = s.sort_values("period")
+    whole, part = s[~s["partial"].astype(bool)], s[s["partial"].astype(bool)]
+    kw = dict(row=row, col=col) if row else {}
+    if band:
+        _band(fig, whole, color, name, **kw)
+    few = whole["few"].astype(bool).tolist()
+    fig.add_trace(go.Scatter(
+        x=midpoints(whole), y=whole["tone"], mode="lines+markers", name=name, legendgroup=name,
+        showlegend=showlegend, line=dict(color=color, width=2.4),
+        marker=dict(color=["white" if f else color for f in few], size=[9 if f else 7 for f in few],
+                    symbol="circle", line=dict(color=color, width=2)),
+        customdata=_point_data(whole, grain, group), hovertemplate=_TONE_HOVER), **kw)
+    if len(part):
+        # Dashed from the last whole period to the running one, hollow: "not finished", not "fell".
+        tail = pd.concat([whole.tail(1), part]) if len(whole) else part
+        fig.add_trace(go.Scatter(
+            x=midpoints(tail), y=tail["tone"], mode="lines+markers", name=f"{name} (partial)",
+            legendgroup=name, showlegend=False, line=dict(color=color, width=2, dash="dot"),
+            marker=dict(color="white", size=9, symbol="circle", line=dict(color=color, width=2)),
+            customdata=_point_data(tail, grain, group), hovertemplate=_TONE_HOVER), **kw)
+
+
+def _legend_keys(fig: go.Figure, has_few: bool, has_partial: bool) -> None:
+    """Legend entries that explain the hollow and dashed marks."""
+    if has_few:
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"Fewer than {FEW} articles",
+                                 marker=dict(color="white", size=9, line=dict(color=MUTED, width=2))))
+    if has_partial:
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="Partial period",
+                                 line=dict(color=MUTED, width=2, dash="dot")))
+
+
+def _x_bounds(series: pd.DataFrame):
+    if series.empty:
+        return None, None
+    return series["period"].min(), series["period_end"].max()
+
+
+def _time_range(fig: go.Figure, series: pd.DataFrame) -> None:
+    """The x axis spans the periods shown: one period alone must not zoom in to milliseconds."""
+    x0, x1 = _x_bounds(series)
+    if x0 is not None:
+        fig.update_xaxes(range=[x0, x1 + pd.Timedelta(days=1)])
+
+
+def _integer_ticks(fig: go.Figure, top: float, axis: str = "x", **where) -> None:
+    """Counts get whole-number ticks (plotly would label 0.5 articles on a short axis)."""
+    if top <= 8:
+        (fig.update_xaxes if axis == "x" else fig.update_yaxes)(dtick=1, tick0=0, **where)
+
+
+def empty_figure(title: str, subtitle: str = "", message: str = "No articles match these filters.") -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font=dict(size=15, color=MUTED))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return finish(fig, title, subtitle, 0, height=320)
+
+
+def tone_timeline(series: pd.DataFrame, *, grain: str = "month", title: str = "Tone of Morocco–France relations",
+                  subtitle: str = "", events: pd.DataFrame | None = None, color: str = ACCENT,
+                  height: int = 720) -> go.Figure:
+    """Mean tone per period with its 95% band, the article count per period below, events above."""
+    if series.empty:
+        return empty_figure(title, subtitle)
+    x0, x1 = _x_bounds(series)
+    fig, row, has_events = _time_figure(events, x0, x1, height, counts=True)
+    _tone_traces(fig, series, name="Mean tone", color=color, grain=grain, row=row, col=1)
+    part = series["partial"].astype(bool)
+    fig.add_trace(go.Bar(
+        x=midpoints(series), y=series["n"], name="Articles", showlegend=False, width=widths_ms(series),
+        marker=dict(color=[_rgba(ACCENT, 0.25) if p else _rgba(ACCENT, 0.55) for p in part],
+                    pattern=dict(shape=["/" if p else "" for p in part], fgcolor=ACCENT)),
+        customdata=[[pd.Timestamp(p).date().isoformat(), None, period_label(p, grain)] for p in series["period"]],
+        hovertemplate="<b>%{customdata[2]}</b><br>%{y} articles<extra></extra>"), row=row + 1, col=1)
+    decor = Decor()
+    _tone_axis(fig, decor, row=row, col=1)
+    fig.update_yaxes(title_text="Articles", rangemode="tozero", row=row + 1, col=1, fixedrange=True)
+    _integer_ticks(fig, series["n"].max(), "y", row=row + 1, col=1)
+    _time_range(fig, series)
+    _legend_keys(fig, bool(series["few"].any()), bool(part.any()))
+    if (~series["few"].astype(bool)).any():
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="95% confidence band",
+                                 line=dict(color=_rgba(color, 0.3), width=10)))
+    if has_events:
+        add_events(fig, decor, events, x0, x1, strip_row=1, strip_px=STRIP_PX)
+    return finish(fig, title, subtitle, int(series["n"].sum()), height=height, decor=decor)
+
+
+def tone_by_group(series: pd.DataFrame, by: str, *, grain: str = "month", title: str = "", subtitle: str = "",
+                  names: Mapping[str, str] | None = None, colors: Mapping[str, str] | None = None,
+                  events: pd.DataFrame | None = None, height: int = 620) -> go.Figure:
+    """One tone line per group (language or press origin); the 95% band is in the hover."""
+    if series.empty:
+        return empty_figure(title, subtitle)
+    names = names or (LANG_NAMES if by == "lang" else ORIGIN_NAMES if by == "source_country" else {})
+    colors = colors or (LANG_COLORS if by == "lang" else ORIGIN_COLORS if by == "source_country" else {})
+    x0, x1 = _x_bounds(series)
+    fig, row, has_events = _time_figure(events, x0, x1, height, counts=False)
+    for i, (group, s) in enumerate(series.groupby(by, sort=True)):
+        total = int(s["n"].sum())
+        _tone_traces(fig, s, name=f"{plain(names.get(group, group))} ({total:,})", row=row, col=1,
+                     color=colors.get(group, FALLBACK[i % len(FALLBACK)]), grain=grain, group=group, band=False)
+    decor = Decor()
+    _tone_axis(fig, decor, row=row, col=1)
+    _time_range(fig, series)
+    _legend_keys(fig, bool(series["few"].any()), bool(series["partial"].any()))
+    if has_events:
+        add_events(fig, decor, events, x0, x1, strip_row=1, strip_px=STRIP_PX)
+    return finish(fig, title, subtitle, int(series["n"].sum()), height=height,
+                  note="95% band in the hover", decor=decor)
+
+
+# --- topics -------------------------------------------------------------------------------
+
+def topic_share_chart(share: pd.DataFrame, *, grain: str = "month", title: str = "What the coverage is about",
+                      subtitle: str = "", labels: Mapping[str, str] | None = None,
+                      colors: Mapping[str, str] | None = None, height: int = 480) -> go.Figure:
+    """Stacked bars: share of the period's relevant articles whose main topic is each topic."""
+    if share.empty:
+        return empty_figure(title, subtitle)
+    labels, colors = labels or topic_labels(), colors or topic_colors()
+    order = list(colors) + sorted(set(share["topic"]) - set(colors))
+    fig = go.Figure()
+    for i, topic in enumerate(t for t in order if t in set(share["topic"])):
+        s = share[share["topic"] == topic].sort_values("period")
+        color = colors.get(topic, FALLBACK[i % len(FALLBACK)])
+        few, part = s["few"].astype(bool).tolist(), s["partial"].astype(bool).tolist()
+        fig_data = [[pd.Timestamp(p).date().isoformat(), topic, period_label(p, grain), int(n), int(t),
+                     labels.get(topic, topic), " (partial period)" if pt else ""]
+                    for p, n, t, pt in zip(s["period"], s["n"], s["total"], part)]
+        trace = go.Bar(x=midpoints(s), y=s["share"], width=widths_ms(s, 0.9), name=labels.get(topic, topic),
+                       customdata=fig_data,
+                       marker=dict(color=color, opacity=[0.45 if f else 1.0 for f in few],
+                                   pattern=dict(shape=["/" if p else "" for p in part], fgcolor="white")),
+                       hovertemplate="<b>%{customdata[5]}</b> · %{customdata[2]}%{customdata[6]}<br>"
+                                     "%{y:.0%} of relevant articles (%{customdata[3]} of %{customdata[4]})"
+                                     "<extra></extra>")
+        fig.add_trace(trace)
+    fig.update_layout(barmode="stack", bargap=0.08)
+    _time_range(fig, share)
+    fig.update_yaxes(tickformat=".0%", range=[0, 1], title_text="Share of relevant articles", fixedrange=True)
+    total = int(share.drop_duplicates("period")["total"].sum())
+    return finish(fig, title, subtitle, total, height=height,
+                  note=f"Denominator: all relevant articles of the period · faded: fewer than {FEW} articles"
+                       " · hatched: partial period")
+
+
+def topic_tone_grid(series: pd.DataFrame, *, grain: str = "month", title: str = "Tone by topic",
+                    subtitle: str = "", labels: Mapping[str, str] | None = None,
+                    colors: Mapping[str, str] | None = None, cols: int = 4) -> go.Figure:
+    """Small multiples: tone over time for each main topic, on the same axes."""
+    if series.empty:
+        return empty_figure(title, subtitle)
+    labels, colors = labels or topic_labels(), colors or topic_colors()
+    topics = [t for t in colors if t in set(series["topic"])] + sorted(set(series["topic"]) - set(colors))
+    rows = math.ceil(len(topics) / cols)
+    counts = series.groupby("topic")["n"].sum()
+    fig = make_subplots(rows=rows, cols=cols, shared_xaxes=True, shared_yaxes=True, vertical_spacing=0.16,
+                        horizontal_spacing=0.025,
+                        subplot_titles=[f"{labels.get(t, t)} ({int(counts[t]):,})" for t in topics])
+    fig.update_annotations(font=dict(size=13, color=INK))  # only the panel titles exist yet
+    decor = Decor()
+    for i, topic in enumerate(topics):
+        r, c = i // cols + 1, i % cols + 1
+        # No bands here: per-topic periods are small, and wide bands in small panels read as noise.
+        _tone_traces(fig, series[series["topic"] == topic], name=labels.get(topic, topic),
+                     color=colors.get(topic, FALLBACK[i % len(FALLBACK)]), grain=grain, group=topic,
+                     row=r, col=c, showlegend=False, band=False)
+        _tone_axis(fig, decor, row=r, col=c, labels=(c == cols), title="Tone" if c == 1 else "")
+    _legend_keys(fig, bool(series["few"].any()), bool(series["partial"].any()))
+    _time_range(fig, series)
+    height = MARGIN_TOP + MARGIN_BOTTOM + 250 * rows
+    # Legend above the panel titles (34 px higher than the plot area's top).
+    fig.update_layout(legend=dict(orientation="h", y=1 + 34 / (height - MARGIN_TOP - MARGIN_BOTTOM)))
+    return finish(fig, title, subtitle, int(series["n"].sum()), height=height,
+                  note="Each panel: articles whose main topic it is · 95% band in the hover", decor=decor)
+
+
+def topic_bars(summary: pd.DataFrame, *, title: str = "Articles by main topic", subtitle: str = "",
+               labels: Mapping[str, str] | None = None, colors: Mapping[str, str] | None = None) -> go.Figure:
+    """Horizontal bars: articles per main topic, labelled with their mean tone."""
+    if summary.empty:
+        return empty_figure(title, subtitle)
+    labels, colors = labels or topic_labels(), colors or topic_colors()
+    s = summary.sort_values("n")
+    fig = go.Figure(go.Bar(
+        y=[labels.get(t, t) for t in s["topic"]], x=s["n"], orientation="h",
+        marker_color=[colors.get(t, MUTED) for t in s["topic"]],
+        text=[f"{sh:.0%} · tone {tn:+.2f}" for sh, tn in zip(s["share"], s["tone"])], textposition="auto",
+        customdata=s["topic"], hovertemplate="%{y}: %{x} articles<extra></extra>"))
+    fig.update_yaxes(automargin=True)  # long topic names must not be cut
+    _integer_ticks(fig, s["n"].max())
+    return finish(fig, title, subtitle, int(s["n"].sum()), height=MARGIN_TOP + MARGIN_BOTTOM + 34 * len(s) + 30)
+
+
+def article_topics_chart(topics: pd.DataFrame, labels: Mapping[str, str] | None = None,
+                         colors: Mapping[str, str] | None = None, title: str = "Topic scores") -> go.Figure:
+    labels, colors = labels or topic_labels(), colors or topic_colors()
+    s = topics.sort_values("score")
+    fig = go.Figure(go.Bar(y=[labels.get(t, t) for t in s["topic"]], x=s["score"], orientation="h",
+                           marker_color=[colors.get(t, MUTED) for t in s["topic"]],
+                           hovertemplate="%{y}: %{x:.2f}<extra></extra>"))
+    fig.update_xaxes(range=[0, 1], title_text="Score (0–1)")
+    fig.update_yaxes(automargin=True)
+    fig = finish(fig, title, "Fit of the relevant sentences to each topic", None, height=380)
+    fig.layout.annotations = ()  # one article: no count or source note needed inside a detail view
+    fig.update_layout(margin=dict(t=80, b=50))
+    return fig
+
+
+# --- data status --------------------------------------------------------------------------
+
+def count_bars(counts: pd.DataFrame, key: str, *, title: str, subtitle: str = "",
+               names: Mapping[str, str] | None = None, horizontal: bool = True) -> go.Figure:
+    """Articles per source/language/month: relevant in the accent colour, the rest light."""
+    if counts.empty:
+        return empty_figure(title, subtitle, "No articles yet.")
+    names = names or {}
+    s = counts.iloc[::-1] if horizontal else counts
+    cats = [plain(names.get(k, k)) for k in s[key]]
+    other = s["articles"] - s["relevant"]
+    fig = go.Figure()
+    for label, values, color in (("Relevant", s["relevant"], ACCENT), ("Not relevant", other, "#c9ced6")):
+        fig.add_trace(go.Bar(x=values if horizontal else cats, y=cats if horizontal else values, name=label,
+                             orientation="h" if horizontal else "v", marker_color=color,
+                             hovertemplate="%{" + ("y" if horizontal else "x") + "}: %{"
+                                           + ("x" if horizontal else "y") + "} articles<extra>" + label + "</extra>"))
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(automargin=True)  # source names are long: never cut them
+    _integer_ticks(fig, counts["articles"].max(), "x" if horizontal else "y")
+    height = max(300, MARGIN_TOP + MARGIN_BOTTOM + 24 * len(s)) if horizontal else 440
+    return finish(fig, title, subtitle, int(counts["articles"].sum()), height=height)
+
+
+def config_for(filename: str) -> dict:
+    """st.plotly_chart config: PNG export at dashboard size with a descriptive file name."""
+    slug = re.sub(r"[^\w\-]+", "-", filename.strip().lower(), flags=re.ASCII).strip("-") or "relations-monitor"
+    return {
+        "displaylogo": False,
+        "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
+        "toImageButtonOptions": {"format": "png", "filename": slug, "width": 1280, "height": 720, "scale": 2},
+    }
+
+
+def describe(subtitle_parts: Sequence[str]) -> str:
+    """Join subtitle parts with a middle dot, dropping empties."""
+    return " · ".join(p for p in subtitle_parts if p)

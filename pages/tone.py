@@ -1,0 +1,48 @@
+"""Tone page: the relations tone over time, overall, by language and by press origin."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from monitor import analytics as A
+from monitor import charts as C
+from pages import common
+
+
+def render() -> None:
+    st.title("Tone over time")
+    src = common.page_source()
+    if src is None:
+        return
+    filters = common.current_filters()
+    df = common.q(src, "load_articles", filters)
+    if df.empty:
+        st.info("No relevant articles match these filters.")
+        return
+    grain = common.grain_for(df)
+    as_of = common.q(src, "coverage_end", filters)
+    sub = common.subtitle(filters, df, grain)
+    st.caption("Tone runs from −1 (tense) to +1 (cooperative). Bands: 95% confidence of the period mean; "
+               f"hollow points rest on fewer than {A.FEW} articles; a dotted end is a period still running.")
+
+    overall = A.tone_series(df, grain, as_of=as_of)
+    fig = C.tone_timeline(overall, grain=grain, subtitle=sub, events=common.events())
+    event = common.chart(fig, "tone-overall", key="tone_overall", selectable=True)
+    common.articles_behind(event, fig, df, grain, None, key="tone_overall_behind")
+
+    for by, title, name in (("lang", "Tone by language of publication", "tone-by-language"),
+                            ("source_country", "Tone by press origin", "tone-by-origin")):
+        series = A.tone_series(df, grain, by=by, as_of=as_of)
+        fig = C.tone_by_group(series, by, grain=grain, title=title, subtitle=sub, events=common.events())
+        event = common.chart(fig, name, key=f"tone_{by}", selectable=True)
+        common.articles_behind(event, fig, df, grain, by, key=f"tone_{by}_behind")
+
+    with st.expander("Table: tone per period"):
+        table = overall.assign(period=overall["period"].dt.date, period_end=overall["period_end"].dt.date)
+        st.dataframe(table.round(3), hide_index=True, width="stretch", key="tone_table")
+        st.download_button("Download CSV", table.to_csv(index=False).encode(), "tone-per-period.csv",
+                           "text/csv", key="tone_csv")
+
+
+if __name__ == "__main__":  # opened as an old-style page: see common.run_entry_point
+    common.run_entry_point()
