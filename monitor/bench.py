@@ -116,7 +116,7 @@ def run_bench(settings: Settings, n: int, workdir: Path | None = None) -> dict:
     db = open_db(settings.db_path)
     words = sum(len(a.text.split()) for p in files[:1] for a in read_path(p) if hasattr(a, "text"))
     started = time.perf_counter()
-    report = ingest_articles(read_all(files, settings), db, scorer, batch_size=32)
+    report = ingest_articles(read_all(files, settings, db), db, scorer, batch_size=32)
     elapsed = time.perf_counter() - started
     # The model alone on the same kind of sentences (a sample of those the pipeline embedded).
     sample = main.texts
@@ -124,7 +124,7 @@ def run_bench(settings: Settings, n: int, workdir: Path | None = None) -> dict:
     base.embedder.encode(sample)
     model_rate = len(sample) / (time.perf_counter() - t0) if sample else float("nan")
     started = time.perf_counter()
-    again = ingest_articles(read_all(files, settings), db, scorer, batch_size=32)
+    again = ingest_articles(read_all(files, settings, db), db, scorer, batch_size=32)
     reingest = time.perf_counter() - started
     return {
         "model": scorer.embedder.name,

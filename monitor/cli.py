@@ -43,7 +43,7 @@ def cmd_ingest(args) -> int:
     db = open_db(settings.db_path)
     scorer = Scorer(settings)
     bar = _progress(None, "ingest")
-    report = ingest_articles(read_all(args.paths, settings), db, scorer, progress=bar.update)
+    report = ingest_articles(read_all(args.paths, settings, db), db, scorer, progress=bar.update)
     bar.close()
     print(report.summary())
     return 1 if report.failed else 0

@@ -12,7 +12,7 @@ def build_demo(settings: Settings, scorer: Scorer | None = None, progress_factor
     db = open_db(settings.db_path)
     scorer = scorer or Scorer(settings)
     bar = progress_factory(None, "demo") if progress_factory else None
-    report = ingest_articles(read_all(files, settings), db, scorer, progress=bar.update if bar is not None else None,
+    report = ingest_articles(read_all(files, settings, db), db, scorer, progress=bar.update if bar is not None else None,
                              command="demo")
     if bar is not None:
         bar.close()

@@ -21,6 +21,7 @@ class Article:
     external_id: str | None = None
     origin: str | None = None  # file[:line] or URL it came from
     demo: bool = False
+    raw_key: str | None = field(default=None, compare=False)  # hash of the record as read (see readers)
 
     @property
     def identity(self) -> str:
@@ -36,6 +37,18 @@ class Article:
         from .text import content_hash
 
         return content_hash(self.title, self.text)
+
+
+@dataclass
+class Seen:
+    """A record read before byte for byte: skipped unparsed, so re-ingesting is cheap.
+
+    Parsing and extraction improvements therefore reach such a record only if it changes;
+    `rescore` re-applies the scoring method to stored articles.
+    """
+
+    origin: str
+    line: int | None = None
 
 
 @dataclass

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import store
 from .embed import Embedder, load_embedder
-from .models import Article, Failure, Score
+from .models import Article, Failure, Score, Seen
 from .readers import iter_paths, read_path
 from .scoring import METHOD_VERSION, Heads, score_sentences, select_sentences
 from .settings import Settings
@@ -220,7 +220,7 @@ class IngestReport:
         return "\n".join(lines)
 
 
-def ingest_articles(items: Iterable[Article | Failure], db, scorer: Scorer, *, batch_size: int = 32,
+def ingest_articles(items: Iterable[Article | Failure | Seen], db, scorer: Scorer, *, batch_size: int = 32,
                     progress: Callable[[int], None] | None = None, command: str = "ingest") -> IngestReport:
     """Store what is new or changed, skip what is already there, record every failure."""
     report = IngestReport()
@@ -257,6 +257,11 @@ def ingest_articles(items: Iterable[Article | Failure], db, scorer: Scorer, *, b
         log.warning("%s", failure)
 
     for item in items:
+        if isinstance(item, Seen):
+            report.present += 1
+            if progress:
+                progress(1)
+            continue
         if isinstance(item, Failure):
             fail(item)
             if progress:
@@ -284,6 +289,8 @@ def ingest_articles(items: Iterable[Article | Failure], db, scorer: Scorer, *, b
     return report
 
 
-def read_all(paths: Iterable[str | Path], settings: Settings) -> Iterator[Article | Failure]:
+def read_all(paths: Iterable[str | Path], settings: Settings, db=None) -> Iterator[Article | Failure | Seen]:
+    """Every record under paths; with the target db, records it already holds come back as Seen."""
+    known = store.RecordIndex(db) if db is not None else None
     for path in iter_paths(paths):
-        yield from read_path(path, settings.max_file_bytes)
+        yield from read_path(path, settings.max_file_bytes, known)

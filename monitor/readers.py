@@ -7,13 +7,17 @@ the reader goes on with the rest.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from .extract import article_from_html, article_from_text, build_article
-from .models import Article, Failure
+from .models import Article, Failure, Seen
+
+Known = Callable[[str], bool]  # is this raw record already stored?
+Item = Article | Failure | Seen
 
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
@@ -79,7 +83,23 @@ def iter_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
             yield path
 
 
-def read_path(path: Path, max_bytes: int = 20_000_000) -> Iterator[Article | Failure]:
+def record_key(raw: str) -> str:
+    """Key of a record exactly as read (a JSONL line, a CSV row, a whole page)."""
+    return hashlib.sha1(raw.strip().encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+def _keyed(raw: str, origin: str, line: int | None, known: Known | None, build: Callable[[], Item]) -> Item:
+    """Seen when the raw record is already stored, else the built article carrying its key."""
+    key = record_key(raw)
+    if known is not None and known(key):
+        return Seen(origin, line)
+    item = build()
+    if isinstance(item, Article):
+        item.raw_key = key
+    return item
+
+
+def read_path(path: Path, max_bytes: int = 20_000_000, known: Known | None = None) -> Iterator[Item]:
     origin = str(path)
     try:
         if not path.exists():
@@ -88,7 +108,7 @@ def read_path(path: Path, max_bytes: int = 20_000_000) -> Iterator[Article | Fai
         size = path.stat().st_size
         if path.suffix.lower() in (".jsonl", ".ndjson") and size > STREAM_AT:
             # Large exports are streamed line by line so memory stays flat; no size cap.
-            yield from _stream_jsonl(path)
+            yield from _stream_jsonl(path, known)
             return
         if size > max_bytes:
             yield Failure(origin, f"file too large ({size:,} bytes > {max_bytes:,})")
@@ -100,27 +120,32 @@ def read_path(path: Path, max_bytes: int = 20_000_000) -> Iterator[Article | Fai
     except OSError as exc:
         yield Failure(origin, f"cannot read: {exc.strerror or exc}")
         return
-    yield from read_text(text, origin=origin, kind=sniff_kind(path, text))
+    yield from read_text(text, origin=origin, kind=sniff_kind(path, text), known=known)
 
 
 STREAM_AT = 8_000_000
 
 
-def _stream_jsonl(path: Path) -> Iterator[Article | Failure]:
+def _stream_jsonl(path: Path, known: Known | None = None) -> Iterator[Item]:
     origin = str(path)
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, 1):
             if not raw.strip():
                 continue
             try:
-                record = json.loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError:
                 yield Failure(origin, "line is not UTF-8 (large JSONL files must be UTF-8)", number)
                 continue
-            except json.JSONDecodeError as exc:
-                yield Failure(origin, f"broken JSON line: {exc.msg}", number)
-                continue
-            yield record_to_article(record, origin, number)
+            yield _keyed(line, origin, number, known, lambda: _json_line(line, origin, number))
+
+
+def _json_line(line: str, origin: str, number: int) -> Article | Failure:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return Failure(origin, f"broken JSON line: {exc.msg}", number)
+    return record_to_article(record, origin, number)
 
 
 def sniff_kind(path: Path, text: str) -> str:
@@ -139,15 +164,17 @@ def sniff_kind(path: Path, text: str) -> str:
     return "text"
 
 
-def read_text(text: str, *, origin: str, kind: str) -> Iterator[Article | Failure]:
+def read_text(text: str, *, origin: str, kind: str, known: Known | None = None) -> Iterator[Item]:
     if kind == "html":
-        yield _one(article_from_html(text, origin=origin), origin, "no article text found in the page")
+        yield _keyed(text, origin, None, known, lambda: _one(
+            article_from_html(text, origin=origin), origin, "no article text found in the page"))
     elif kind == "jsonl":
-        yield from read_jsonl(text, origin)
+        yield from read_jsonl(text, origin, known)
     elif kind == "csv":
-        yield from read_csv(text, origin)
+        yield from read_csv(text, origin, known)
     else:
-        yield _one(article_from_text(text, origin=origin), origin, "no article text")
+        yield _keyed(text, origin, None, known, lambda: _one(
+            article_from_text(text, origin=origin), origin, "no article text"))
 
 
 def _one(article: Article | None, origin: str, reason: str, line: int | None = None):
@@ -177,7 +204,7 @@ def record_to_article(record: dict, origin: str, line: int | None = None) -> Art
     return build_article(title=fields.pop("title", ""), text=text, origin=where, **fields)
 
 
-def read_jsonl(text: str, origin: str) -> Iterator[Article | Failure]:
+def read_jsonl(text: str, origin: str, known: Known | None = None) -> Iterator[Item]:
     stripped = text.lstrip()
     if stripped.startswith("["):  # a JSON array is accepted too
         try:
@@ -186,20 +213,15 @@ def read_jsonl(text: str, origin: str) -> Iterator[Article | Failure]:
             yield Failure(origin, f"broken JSON: {exc.msg} (line {exc.lineno})")
             return
         for idx, record in enumerate(records, 1):
-            yield record_to_article(record, origin, idx)
+            raw = json.dumps(record, ensure_ascii=False, sort_keys=True)
+            yield _keyed(raw, origin, idx, known, lambda: record_to_article(record, origin, idx))
         return
     for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield Failure(origin, f"broken JSON line: {exc.msg}", number)
-            continue
-        yield record_to_article(record, origin, number)
+        if line.strip():
+            yield _keyed(line, origin, number, known, lambda: _json_line(line, origin, number))
 
 
-def read_csv(text: str, origin: str) -> Iterator[Article | Failure]:
+def read_csv(text: str, origin: str, known: Known | None = None) -> Iterator[Item]:
     sample = text[:5000]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
@@ -213,6 +235,7 @@ def read_csv(text: str, origin: str) -> Iterator[Article | Failure]:
         return
     try:
         for row in reader:
-            yield record_to_article(row, origin, reader.line_num)
+            raw = "\x1f".join(f"{k}={v}" for k, v in row.items())
+            yield _keyed(raw, origin, reader.line_num, known, lambda: record_to_article(row, origin, reader.line_num))
     except csv.Error as exc:
         yield Failure(origin, f"broken CSV: {exc}", reader.line_num)

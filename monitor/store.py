@@ -103,6 +103,10 @@ CREATE TABLE IF NOT EXISTS runs (
     failed INTEGER DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS records (
+    raw_key TEXT PRIMARY KEY,
+    article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS seen_urls (
     url TEXT PRIMARY KEY,
     source TEXT,
@@ -231,7 +235,24 @@ def save_article(db: sqlite_utils.Database, article: Article, score: Score, sent
         record["ingested_at"] = stamp
     article_id = _upsert(db, "articles", "identity", record)
     _write_details(db, article_id, score, sentences, scored_positions)
+    remember_record(db, article, article_id)
     return article_id
+
+
+def remember_record(db: sqlite_utils.Database, article: Article, article_id: int) -> None:
+    """Note the raw record behind a stored article, so reading it again costs one lookup."""
+    if article.raw_key:
+        db.execute("INSERT OR REPLACE INTO records(raw_key, article_id) VALUES (?, ?)", [article.raw_key, article_id])
+
+
+class RecordIndex:
+    """`key in index`: is this raw record (readers.record_key) already stored?"""
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+
+    def __call__(self, raw_key: str) -> bool:
+        return self.db.execute("SELECT 1 FROM records WHERE raw_key=?", [raw_key]).fetchone() is not None
 
 
 def save_batch(db: sqlite_utils.Database, items: list[tuple[Article, Score, list[str], set[int]]]) -> list[int]:
@@ -313,19 +334,22 @@ def get_article(db: sqlite_utils.Database, article_id: int) -> dict | None:
 def mark_present(db: sqlite_utils.Database, article_id: int, article: Article) -> None:
     """A re-read article: fill in metadata it lacked, change nothing else."""
     updates = {}
-    row = get_article(db, article_id)
-    if row is None:
+    found = db.execute("SELECT source, source_country, url, published FROM articles WHERE id=?",
+                       [article_id]).fetchone()
+    if found is None:
         return
+    row = dict(zip(("source", "source_country", "url", "published"), found))
     for field in ("source", "source_country", "url"):
         if not row.get(field) and getattr(article, field):
             updates[field] = getattr(article, field)
     if not row.get("published") and article.published:
         updates["published"] = article.published.isoformat()
-    if updates:
-        with db.conn:
+    with db.conn:
+        if updates:
             db.execute("UPDATE articles SET " + ", ".join(f"{c}=?" for c in updates) + " WHERE id=?",
                        [*updates.values(), article_id])
             _bump_version(db)
+        remember_record(db, article, article_id)
 
 
 # --- runs and failures --------------------------------------------------------------------

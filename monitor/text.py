@@ -7,9 +7,13 @@ import hashlib
 import re
 import unicodedata
 
-# Arabic diacritics (tashkeel) and tatweel: removed for matching and hashing only.
-_AR_MARKS = re.compile(r"[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+# Arabic diacritics (tashkeel) and tatweel are dropped for hashing (see _HASH_FOLD).
 _SPACES = re.compile(r"\s+")
+_HSPACE = re.compile(r"[ \t]+")
+_NON_WORD = re.compile(r"\W+")  # \s is inside \W: one pass folds punctuation and spaces
+# One str.translate pass instead of a regex per rule (hashing runs on every re-read article).
+_HASH_FOLD = {**{c: None for c in [*range(0x610, 0x61B), *range(0x64B, 0x660), 0x670, *range(0x6D6, 0x6EE), 0x640]},
+              **{ord(c): "ا" for c in "إأآ"}, ord("ى"): "ي", ord("ة"): "ه"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 # A sentence ends at . ! ? … ؟ (and their runs) followed by space, or at a line break.
@@ -26,7 +30,7 @@ def clean_text(text: str) -> str:
     """Unicode NFC, no control or bidi-override characters, tidy blank lines."""
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = _CONTROL.sub("", text).replace("\xa0", " ")
-    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n")]
+    lines = [line.strip() for line in _HSPACE.sub(" ", text).split("\n")]
     out: list[str] = []
     for line in lines:
         if line or (out and out[-1]):
@@ -36,11 +40,8 @@ def clean_text(text: str) -> str:
 
 def normalize_for_hash(text: str) -> str:
     """Lower-cased, diacritic-free, whitespace-folded: equal for trivially different copies."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = _AR_MARKS.sub("", text)
-    text = re.sub(r"[إأآا]", "ا", text).replace("ى", "ي").replace("ة", "ه")
-    text = re.sub(r"[^\w\s]", " ", text)
-    return _SPACES.sub(" ", text).strip()
+    text = unicodedata.normalize("NFKC", text).lower().translate(_HASH_FOLD)
+    return _NON_WORD.sub(" ", text).strip()
 
 
 def content_hash(*parts: str) -> str:

@@ -56,6 +56,27 @@ def test_ingest_batch_with_bad_files_keeps_going(tmp_path, settings, hashing_sco
     assert after["articles"] == before["articles"] and after["sentences"] == before["sentences"]
 
 
+def test_reingest_skips_unchanged_records_unparsed(settings, hashing_scorer, write_jsonl, monkeypatch):
+    from monitor import readers
+
+    path = write_jsonl("a.jsonl", [FR_ARTICLE, EN_ARTICLE])
+    db = open_db(settings.db_path)
+    assert ingest_articles(read_all([path], settings, db), db, hashing_scorer).ingested == 2
+    before = counts(db)
+    built = []
+    real = readers.record_to_article
+    monkeypatch.setattr(readers, "record_to_article", lambda *a, **k: built.append(a) or real(*a, **k))
+    again = ingest_articles(read_all([path], settings, db), db, hashing_scorer)
+    assert (again.ingested, again.present, built) == (0, 2, [])  # nothing parsed again
+    assert counts(db) == before
+
+    # One record edited: only that one is parsed, and it updates its article in place.
+    write_jsonl("a.jsonl", [FR_ARTICLE, {**EN_ARTICLE, "text": EN_ARTICLE["text"] + " Talks resumed later."}])
+    third = ingest_articles(read_all([path], settings, db), db, hashing_scorer)
+    assert (third.ingested, third.present, len(built)) == (1, 1, 1)
+    assert counts(db)["articles"] == before["articles"] + 1  # EN has no URL: its identity is its content
+
+
 def test_changed_article_is_updated_not_duplicated(settings, hashing_scorer, write_jsonl):
     db = open_db(settings.db_path)
     first = write_jsonl("v1.jsonl", [FR_ARTICLE])
