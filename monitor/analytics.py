@@ -319,6 +319,10 @@ def tone_series(df: pd.DataFrame, grain: str = "month", by: str | None = None,
         return pd.DataFrame(columns=columns)
     data = data.assign(period=period_start(data["published"], grain))
     out = data.groupby(keys, sort=True)["tone"].agg(n="count", tone="mean", sd="std").reset_index()
+    return _finish_series(out, grain, as_of, columns)
+
+
+def _finish_series(out: pd.DataFrame, grain: str, as_of: dt.date | None, columns: list[str]) -> pd.DataFrame:
     n = out["n"].to_numpy()
     half = _t975(n) * out["sd"].to_numpy() / np.sqrt(n)
     out["ci_low"] = np.clip(out["tone"] - half, -1, 1)
@@ -340,6 +344,92 @@ def articles_in_period(df: pd.DataFrame, period: Any, grain: str, by: str | None
     return data[mask].sort_values("published", ascending=False)
 
 
+# --- the same series computed in SQL (the overview at 100k articles) -----------------------
+
+_DAY = "substr(a.published, 1, 10)"
+PERIOD_SQL = {
+    "day": _DAY,
+    "week": f"date({_DAY}, '-' || ((CAST(strftime('%w', {_DAY}) AS INTEGER) + 6) % 7) || ' days')",
+    "month": "substr(a.published, 1, 7) || '-01'",
+    "quarter": "substr(a.published, 1, 4) || '-' || printf('%02d', "
+               "(CAST(substr(a.published, 6, 2) AS INTEGER) - 1) / 3 * 3 + 1) || '-01'",
+}
+_BY_SQL = {None: "NULL", "lang": "a.lang", "source_country": _ORIGIN_SQL, "top_topic": "a.top_topic"}
+
+
+def daily_counts(db, filters: Filters = Filters()) -> pd.Series:
+    """Articles per day (dated ones), for :func:`suggest_grain_counts`."""
+    where, params = filters.where()
+    df = _frame(db, f"SELECT {_DAY} AS day, COUNT(*) AS n FROM articles a "
+                    f"WHERE {where} AND a.published IS NOT NULL GROUP BY 1", params)
+    return pd.Series(df["n"].to_numpy(), index=pd.to_datetime(df["day"], format="%Y-%m-%d", errors="coerce"),
+                     dtype=int) if len(df) else pd.Series(dtype=int)
+
+
+def suggest_grain_counts(daily: pd.Series, per_period: int = 10, max_periods: int = 200) -> str:
+    """:func:`suggest_grain` from articles per day instead of one row per article."""
+    daily = daily[daily.index.notna()] if len(daily) else daily
+    if daily.empty:
+        return "month"
+    days = pd.Series(daily.index, index=daily.index)
+    for grain in GRAINS:
+        counts = daily.groupby(period_start(days, grain).to_numpy()).sum()
+        if len(counts) <= max_periods and counts.median() >= per_period:
+            return grain
+    return GRAINS[-1]
+
+
+def tone_series_db(db, filters: Filters = Filters(), grain: str = "month", by: str | None = None,
+                   as_of: dt.date | None = None) -> pd.DataFrame:
+    """:func:`tone_series` computed by SQLite (sum and sum of squares per period), same columns."""
+    keys = ([by] if by else []) + ["period"]
+    columns = keys + ["period_end", "n", "tone", "sd", "ci_low", "ci_high", "few", "partial"]
+    where, params = filters.where()
+    out = _frame(db, f"SELECT {_BY_SQL[by]} AS grp, {PERIOD_SQL[grain]} AS period, COUNT(a.tone) AS n, "
+                     f"AVG(a.tone) AS tone, SUM(a.tone * a.tone) AS ss FROM articles a WHERE {where} "
+                     f"AND a.published IS NOT NULL AND a.tone IS NOT NULL GROUP BY 1, 2", params)
+    if by:
+        out = out.dropna(subset=["grp"])
+    if out.empty:
+        return pd.DataFrame(columns=columns)
+    n = out["n"].to_numpy(dtype=float)
+    variance = (out["ss"].to_numpy(dtype=float) - n * out["tone"].to_numpy(dtype=float) ** 2) / np.maximum(n - 1, 1)
+    out["sd"] = np.where(n > 1, np.sqrt(np.clip(variance, 0, None)), np.nan)
+    out["period"] = pd.to_datetime(out["period"], format="%Y-%m-%d")
+    out = out.rename(columns={"grp": by} if by else {}).drop(columns=["ss"] + ([] if by else ["grp"]))
+    return _finish_series(out.sort_values(keys).reset_index(drop=True), grain, as_of, columns)
+
+
+def topic_share_db(db, filters: Filters = Filters(), grain: str = "month", topics: Sequence[str] | None = None,
+                   as_of: dt.date | None = None) -> pd.DataFrame:
+    """:func:`topic_share` computed by SQLite; pass filters without a topic filter (the denominator)."""
+    where, params = filters.where()
+    rows = _frame(db, f"SELECT {PERIOD_SQL[grain]} AS period, COALESCE(a.top_topic, '(none)') AS topic, "
+                      f"COUNT(*) AS n FROM articles a WHERE {where} AND a.published IS NOT NULL GROUP BY 1, 2",
+                  params)
+    if rows.empty:
+        return pd.DataFrame(columns=["period", "period_end", "topic", "n", "total", "share", "few", "partial"])
+    rows["period"] = pd.to_datetime(rows["period"], format="%Y-%m-%d")
+    counts = rows.pivot_table(index="period", columns="topic", values="n", aggfunc="sum", fill_value=0)
+    return _finish_share(counts, grain, topics, as_of)
+
+
+def articles_in_period_db(db, filters: Filters, period: Any, grain: str, by: str | None = None,
+                          group: Any = None, limit: int = 500) -> pd.DataFrame:
+    """:func:`articles_in_period` straight from the database (newest first)."""
+    start = pd.Timestamp(period)
+    end = period_end(pd.Series([start]), grain).iloc[0]
+    narrowed = replace(filters, date_from=max(filters.date_from or start.date(), start.date()),
+                       date_to=min(filters.date_to or end.date(), end.date()))
+    where, params = narrowed.where()
+    if by and group is not None:
+        where += f" AND {_BY_SQL[by]} = ?"
+        params = [*params, group]
+    df = _typed(_frame(db, f"SELECT {_ARTICLE_COLUMNS} FROM articles a WHERE {where} "
+                           f"ORDER BY a.published DESC, a.id LIMIT {int(limit)}", params))
+    return df
+
+
 # --- topics -------------------------------------------------------------------------------
 
 def topic_share(df: pd.DataFrame, grain: str = "month", topics: Sequence[str] | None = None,
@@ -355,8 +445,15 @@ def topic_share(df: pd.DataFrame, grain: str = "month", topics: Sequence[str] | 
     if data.empty:
         return pd.DataFrame(columns=columns)
     data = data.assign(period=period_start(data["published"], grain))
-    total = data.groupby("period").size().rename("total")
     counts = pd.crosstab(data["period"], data["top_topic"].fillna("(none)"))
+    return _finish_share(counts, grain, topics, as_of)
+
+
+def _finish_share(counts: pd.DataFrame, grain: str, topics: Sequence[str] | None,
+                  as_of: dt.date | None) -> pd.DataFrame:
+    """From a period × topic count table (all topics, '(none)' included) to shares."""
+    columns = ["period", "period_end", "topic", "n", "total", "share", "few", "partial"]
+    total = counts.sum(axis=1).rename("total")
     wanted = list(topics) if topics else [c for c in counts.columns if c != "(none)"]
     counts = counts.reindex(columns=wanted, fill_value=0)  # zero rows matter for stacked bars
     out = counts.stack().rename("n").reset_index().rename(columns={"top_topic": "topic"})

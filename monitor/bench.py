@@ -106,12 +106,11 @@ def overview_figures(db_path: Path) -> dict:
     db = open_db(db_path, readonly=True)
 
     def once(filters):
-        df = analytics.load_articles(db, filters)
         analytics.headline(db, filters, 365)
-        grain = analytics.suggest_grain(df)
+        grain = analytics.suggest_grain_counts(analytics.daily_counts(db, filters))
         as_of = analytics.coverage_end(db, filters)
-        charts.tone_timeline(analytics.tone_series(df, grain, as_of=as_of), grain=grain)
-        charts.topic_share_chart(analytics.topic_share(df, grain, as_of=as_of), grain=grain)
+        charts.tone_timeline(analytics.tone_series_db(db, filters, grain, as_of=as_of), grain=grain)
+        charts.topic_share_chart(analytics.topic_share_db(db, filters, grain, as_of=as_of), grain=grain)
 
     cold = _timed(lambda: once(analytics.Filters()))
     warm = _timed(lambda: once(analytics.Filters()))

@@ -417,3 +417,25 @@ def test_analytics_read_a_pipeline_built_database(tmp_path, scorer):
     hits = A.semantic_search(db, everything["title"].iloc[0], HashingEmbedder(), k=1)
     assert hits["id"].iloc[0] == everything["id"].iloc[0]
     assert A.last_run(db)["ingested"] == len(items)
+
+
+@pytest.mark.parametrize("grain", A.GRAINS)
+@pytest.mark.parametrize("filters", [A.Filters(), A.Filters(langs=("fr", "ar")), A.Filters(origins=("MA",)),
+                                     A.Filters(date_from=dt.date(2024, 2, 1))])
+def test_sql_series_equal_the_pandas_ones(db, grain, filters):
+    """The overview computes its series in SQLite: they must equal the per-article pandas path."""
+    df = A.load_articles(db, filters)
+    as_of = dt.date(2024, 5, 10)
+    for by in (None, "lang", "source_country", "top_topic"):
+        expected = A.tone_series(df, grain, by=by, as_of=as_of).reset_index(drop=True)
+        got = A.tone_series_db(db, filters, grain, by=by, as_of=as_of).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False, atol=1e-9)
+    pd.testing.assert_frame_equal(A.topic_share_db(db, filters, grain, ("security", "migration"), as_of),
+                                  A.topic_share(df, grain, ("security", "migration"), as_of), check_dtype=False)
+    pd.testing.assert_frame_equal(A.topic_share_db(db, filters, grain, as_of=as_of),
+                                  A.topic_share(df, grain, as_of=as_of), check_dtype=False)
+    assert A.suggest_grain_counts(A.daily_counts(db, filters)) == A.suggest_grain(df)
+    series = A.tone_series(df, grain)
+    for period in series["period"]:
+        assert list(A.articles_in_period_db(db, filters, period, grain)["id"]) == \
+            list(A.articles_in_period(df, period, grain)["id"])
