@@ -7,11 +7,12 @@ their state across pages and are mirrored into the URL.
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from monitor import analytics as A
 from monitor import charts as C
-from pages import articles, common, data, methodology, tone, topics
+from pages import articles, briefing, common, data, methodology, tone, topics
 
 st.set_page_config(page_title="Relations Monitor", page_icon=":material/public:", layout="wide")
 
@@ -44,19 +45,22 @@ def overview() -> None:
                    None if head.rising_delta is None else f"{head.rising_delta * 100:+.0f} pts of share",
                    help="Largest gain in share of relevant articles against the previous period")
 
-    df = common.q(src, "load_articles", filters)
-    grain = common.grain_for(df)
+    # Aggregated in SQLite, not loaded article by article: this page must stay fast at 100k articles.
+    grain = common.grain_for_counts(src, filters)
     as_of = common.q(src, "coverage_end", filters)
-    series = A.tone_series(df, grain, as_of=as_of)
-    fig = C.tone_timeline(series, grain=grain, subtitle=common.subtitle(filters, df, grain), events=common.events())
+    series = common.q(src, "tone_series_db", filters, grain, as_of=as_of)
+    days = common.q(src, "daily_counts", filters).index
+    sub = common.subtitle(filters, pd.DataFrame({"published": days}), grain)
+    fig = common.figure(("ov-tone", src.version, filters, grain, as_of),
+                        lambda: C.tone_timeline(series, grain=grain, subtitle=sub, events=common.events()))
     event = common.chart(fig, "relations-tone-timeline", key="ov_timeline", selectable=True)
-    common.articles_behind(event, fig, df, grain, None, key="ov_behind")
+    common.articles_behind_db(src, event, fig, filters, grain, None, key="ov_behind")
 
     # Topic shares need every relevant article in the denominator, whatever topics are picked.
-    all_topics = common.q(src, "load_articles", filters.without_topics())
-    share = A.topic_share(all_topics, grain, filters.topics or None, as_of=as_of)
-    common.chart(C.topic_share_chart(share, grain=grain, subtitle=common.subtitle(filters, all_topics, grain),
-                                     labels=labels, colors=colors), "relations-topic-share", key="ov_share")
+    share = common.q(src, "topic_share_db", filters.without_topics(), grain, filters.topics or None, as_of=as_of)
+    fig = common.figure(("ov-share", src.version, filters, grain, as_of),
+                        lambda: C.topic_share_chart(share, grain=grain, subtitle=sub, labels=labels, colors=colors))
+    common.chart(fig, "relations-topic-share", key="ov_share")
 
 
 def main() -> None:
@@ -65,6 +69,7 @@ def main() -> None:
         st.Page(tone.render, title="Tone", icon=":material/show_chart:", url_path="tone"),
         st.Page(topics.render, title="Topics", icon=":material/category:", url_path="topics"),
         st.Page(articles.render, title="Articles", icon=":material/article:", url_path="articles"),
+        st.Page(briefing.render, title="Briefing", icon=":material/summarize:", url_path="briefing"),
         st.Page(methodology.render, title="Methodology", icon=":material/science:", url_path="methodology"),
         st.Page(data.render, title="Data", icon=":material/database:", url_path="data"),
     ]

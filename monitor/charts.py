@@ -344,6 +344,21 @@ def _time_range(fig: go.Figure, series: pd.DataFrame) -> None:
         fig.update_xaxes(range=[x0, x1 + pd.Timedelta(days=1)])
 
 
+def _shade(decor: Decor, shade: tuple | None) -> None:
+    """Grey a comparison period (x0, x1, label) behind the data, its name at the top left.
+
+    On subplots sharing the time axis, x is the first row's axis; every row matches it.
+    """
+    if not shade:
+        return
+    x0, x1, label = shade
+    decor.shapes.append(dict(type="rect", xref="x", x0=pd.Timestamp(x0), x1=pd.Timestamp(x1), yref="paper", y0=0,
+                             y1=1, fillcolor="rgba(107,114,128,0.13)", line=dict(width=0), layer="below"))
+    decor.annotations.append(dict(text=plain(label), x=pd.Timestamp(x0), xref="x", xanchor="left", y=1, yref="paper",
+                                  yanchor="top", showarrow=False, font=dict(size=11, color=MUTED),
+                                  bgcolor="rgba(255,255,255,0.8)"))
+
+
 def _integer_ticks(fig: go.Figure, top: float, axis: str = "x", **where) -> None:
     """Counts get whole-number ticks (plotly would label 0.5 articles on a short axis)."""
     if top <= 8:
@@ -361,8 +376,11 @@ def empty_figure(title: str, subtitle: str = "", message: str = "No articles mat
 
 def tone_timeline(series: pd.DataFrame, *, grain: str = "month", title: str = "Tone of Morocco–France relations",
                   subtitle: str = "", events: pd.DataFrame | None = None, color: str = ACCENT,
-                  height: int = 720) -> go.Figure:
-    """Mean tone per period with its 95% band, the article count per period below, events above."""
+                  height: int = 720, shade: tuple | None = None) -> go.Figure:
+    """Mean tone per period with its 95% band, the article count per period below, events above.
+
+    shade: (start, end, label) of a period to grey, e.g. the one a briefing compares with.
+    """
     if series.empty:
         return empty_figure(title, subtitle)
     x0, x1 = _x_bounds(series)
@@ -386,12 +404,13 @@ def tone_timeline(series: pd.DataFrame, *, grain: str = "month", title: str = "T
                                  line=dict(color=_rgba(color, 0.3), width=10)))
     if has_events:
         add_events(fig, decor, events, x0, x1, strip_row=1, strip_px=STRIP_PX)
+    _shade(decor, shade)
     return finish(fig, title, subtitle, int(series["n"].sum()), height=height, decor=decor)
 
 
 def tone_by_group(series: pd.DataFrame, by: str, *, grain: str = "month", title: str = "", subtitle: str = "",
                   names: Mapping[str, str] | None = None, colors: Mapping[str, str] | None = None,
-                  events: pd.DataFrame | None = None, height: int = 620) -> go.Figure:
+                  events: pd.DataFrame | None = None, height: int = 620, shade: tuple | None = None) -> go.Figure:
     """One tone line per group (language or press origin); the 95% band is in the hover."""
     if series.empty:
         return empty_figure(title, subtitle)
@@ -409,6 +428,7 @@ def tone_by_group(series: pd.DataFrame, by: str, *, grain: str = "month", title:
     _legend_keys(fig, bool(series["few"].any()), bool(series["partial"].any()))
     if has_events:
         add_events(fig, decor, events, x0, x1, strip_row=1, strip_px=STRIP_PX)
+    _shade(decor, shade)
     return finish(fig, title, subtitle, int(series["n"].sum()), height=height,
                   note="95% band in the hover", decor=decor)
 
@@ -417,7 +437,8 @@ def tone_by_group(series: pd.DataFrame, by: str, *, grain: str = "month", title:
 
 def topic_share_chart(share: pd.DataFrame, *, grain: str = "month", title: str = "What the coverage is about",
                       subtitle: str = "", labels: Mapping[str, str] | None = None,
-                      colors: Mapping[str, str] | None = None, height: int = 480) -> go.Figure:
+                      colors: Mapping[str, str] | None = None, height: int = 480,
+                      shade: tuple | None = None) -> go.Figure:
     """Stacked bars: share of the period's relevant articles whose main topic is each topic."""
     if share.empty:
         return empty_figure(title, subtitle)
@@ -443,7 +464,9 @@ def topic_share_chart(share: pd.DataFrame, *, grain: str = "month", title: str =
     _time_range(fig, share)
     fig.update_yaxes(tickformat=".0%", range=[0, 1], title_text="Share of relevant articles", fixedrange=True)
     total = int(share.drop_duplicates("period")["total"].sum())
-    return finish(fig, title, subtitle, total, height=height,
+    decor = Decor()
+    _shade(decor, shade)
+    return finish(fig, title, subtitle, total, height=height, decor=decor,
                   note=f"Denominator: all relevant articles of the period · faded: fewer than {FEW} articles"
                        " · hatched: partial period")
 

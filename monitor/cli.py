@@ -132,8 +132,65 @@ def cmd_bench(args) -> int:
     settings = _settings(args)
     if args.selector:
         settings = settings.with_(selector_model=None if args.selector == "none" else args.selector)
-    figures = run_bench(settings, args.articles, args.workdir)
+    figures = run_bench(settings, args.articles, args.workdir, scale=args.scale or None, reingest_n=args.reingest)
     print(json.dumps(figures))
+    return 0
+
+
+def _date(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def cmd_briefing(args) -> int:
+    from . import analytics as A
+    from .briefing import build_briefing, charts, to_markdown
+    from .charts import load_events, topic_colors, topic_labels
+    from .render import ExportError, export_briefing
+    from .store import open_db
+
+    settings = _settings(args)
+    if not Path(settings.db_path).exists():
+        print(f"error: no database at {settings.db_path}; run `python -m monitor demo` or ingest first",
+              file=sys.stderr)
+        return 2
+    labels = topic_labels(settings.taxonomy_path)
+    unknown = sorted(set(args.topics or ()) - set(labels))
+    if unknown:
+        print(f"error: unknown topic {', '.join(unknown)}; topics are {', '.join(labels)}", file=sys.stderr)
+        return 2
+    if args.date_from and args.date_to and args.date_from > args.date_to:
+        print("error: --from is after --to", file=sys.stderr)
+        return 2
+    filters = A.Filters(date_from=args.date_from, date_to=args.date_to, langs=args.langs, origins=args.origins,
+                        topics=args.topics)
+    db = open_db(settings.db_path, readonly=True)
+    briefing = build_briefing(db, filters, labels, days=args.days)
+    if briefing is None:
+        print("error: no relevant article matches these filters", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = out / f"{briefing.slug}.md"
+    summary.write_text(to_markdown(briefing), encoding="utf-8")  # written even when export fails
+    print(f"{briefing.name}: {briefing.figures['current']['articles']} relevant articles")
+    for statement in briefing.statements:
+        print(f"- {statement.text}")
+    try:
+        export = export_briefing(briefing, charts(briefing, load_events(settings.events_path),
+                                                  topic_colors(settings.taxonomy_path)),
+                                 chromium=settings.chromium_path)
+    except ExportError as exc:
+        print(f"wrote {summary}")
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path in export.write(out):
+        print(f"wrote {path}")
+    print(f"exported {len(export.files)} files in {export.seconds:.1f} s")
     return 0
 
 
@@ -181,7 +238,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="embedding model")
     p.add_argument("--selector", help="selector model, or 'none'")
     p.add_argument("--workdir", help="folder for the corpus and database (a temporary one by default)")
+    p.add_argument("--scale", type=int, default=100_000,
+                   help="articles in the dashboard-scale database (0 skips the scale figures)")
+    p.add_argument("--reingest", type=int, default=10_000, help="articles ingested, then re-ingested, at scale")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("briefing", help="write a briefing (chart PNGs, one-page PNG and PDF, Markdown) for a period")
+    p.add_argument("--db", help="SQLite database (default data/monitor.db, or $MONITOR_DB)")
+    p.add_argument("--from", dest="date_from", type=_date, help="first day (YYYY-MM-DD)")
+    p.add_argument("--to", dest="date_to", type=_date, help="last day (default: the newest relevant article)")
+    p.add_argument("--days", type=int, default=7, help="period length when --from is absent (default 7)")
+    p.add_argument("--topics", nargs="+", help="main topics to include (taxonomy keys)")
+    p.add_argument("--langs", nargs="+", help="languages to include (ar, fr, en)")
+    p.add_argument("--origins", nargs="+", choices=["MA", "FR", "INT", "unknown"], help="press origins to include")
+    p.add_argument("--out", required=True, help="folder for the files")
+    p.set_defaults(func=cmd_briefing)
 
     from .cli_sources import register as register_sources
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import streamlit as st
 from monitor import analytics as A
 from monitor import charts as C
 from monitor import store
+from monitor.text import is_rtl as text_is_rtl
 from monitor.settings import PROJECT_DIR, Settings
 
 EMPTY_HELP = ("Build the demo database with `make run` (or `python -m monitor demo`), "
@@ -220,6 +220,26 @@ def grain_for(df: pd.DataFrame) -> str:
     return A.suggest_grain(df) if grain == "auto" else grain
 
 
+def grain_for_counts(src: Source, filters: A.Filters) -> str:
+    """grain_for without loading the articles: from the articles per day."""
+    grain = st.session_state.get("f_grain", "auto")
+    return A.suggest_grain_counts(q(src, "daily_counts", filters)) if grain == "auto" else grain
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _figure(key: str, _build):
+    return _build()
+
+
+def figure(key: tuple, build):
+    """A figure built once per key (include the data version and everything it depends on).
+
+    Building a plotly figure costs more than its query here; kept as a resource (not copied),
+    reruns reuse it. Figures are never changed after they are built.
+    """
+    return _figure(repr(key), build)
+
+
 def subtitle(filters: A.Filters, df: pd.DataFrame | None, grain: str | None = None) -> str:
     step = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly"}.get(grain or "", "")
     return C.describe([filters.describe(taxonomy()[0]), A.date_span(filters, df), step])
@@ -255,7 +275,10 @@ def articles_behind(event, fig, df: pd.DataFrame, grain: str, by: str | None, ke
         st.caption("Click a point (or a bar) to list the articles behind it.")
         return
     period, group = hit
-    rows = A.articles_in_period(df, period, grain, by, group)
+    _list_behind(A.articles_in_period(df, period, grain, by, group), period, grain, by, group, key)
+
+
+def _list_behind(rows: pd.DataFrame, period: str, grain: str, by: str | None, group, key: str) -> None:
     what = C.period_label(period, grain)
     if by and group is not None:
         names = A.LANG_NAMES if by == "lang" else A.ORIGIN_NAMES if by == "source_country" else taxonomy()[0]
@@ -267,9 +290,18 @@ def articles_behind(event, fig, df: pd.DataFrame, grain: str, by: str | None, ke
             article_view(st.session_state.get("source"), picked)
 
 
+def articles_behind_db(src: Source, event, fig, filters: A.Filters, grain: str, by: str | None, key: str) -> None:
+    """articles_behind for charts built from SQL aggregates: the clicked period's articles by query."""
+    hit = clicked(event, fig)
+    if not hit:
+        st.caption("Click a point (or a bar) to list the articles behind it.")
+        return
+    period, group = hit
+    _list_behind(q(src, "articles_in_period_db", filters, period, grain, by, group), period, grain, by, group, key)
+
+
 # --- article text, always escaped ---------------------------------------------------------
 
-_ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
 # HTML specials and every character Markdown or Streamlit's extensions could act on become
 # numeric entities, in one pass: escaped text can never turn into a tag, a link, an image,
 # maths, a colour directive or an icon.
@@ -277,10 +309,7 @@ _ENTITIES = {c: f"&#{ord(c)};" for c in "&<>\"'\\`*_{}[]()#+-!|:$~"}
 
 
 def is_rtl(text: str, lang: str | None = None) -> bool:
-    if lang == "ar":
-        return True
-    letters = [c for c in (text or "")[:400] if c.isalpha()]
-    return bool(letters) and sum(bool(_ARABIC.match(c)) for c in letters) > len(letters) / 2
+    return lang == "ar" or text_is_rtl((text or "")[:400])
 
 
 def escape(text: str) -> str:
