@@ -420,8 +420,8 @@ def test_analytics_read_a_pipeline_built_database(tmp_path, scorer):
 
 
 @pytest.mark.parametrize("grain", A.GRAINS)
-@pytest.mark.parametrize("filters", [A.Filters(), A.Filters(langs=("fr", "ar")), A.Filters(origins=("MA",)),
-                                     A.Filters(date_from=dt.date(2024, 2, 1))])
+@pytest.mark.parametrize("filters", [A.Filters(), A.Filters(langs=("fr", "ar"), origins=("MA", "FR"),
+                                                 date_from=dt.date(2024, 2, 1))])
 def test_sql_series_equal_the_pandas_ones(db, grain, filters):
     """The overview computes its series in SQLite: they must equal the per-article pandas path."""
     df = A.load_articles(db, filters)
