@@ -227,10 +227,14 @@ def read_csv(text: str, origin: str, known: Known | None = None) -> Iterator[Ite
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    if not reader.fieldnames or not any(
-        f and f.strip().lower() in _FIELDS["text"] for f in reader.fieldnames
-    ):
+    # newline="": the csv module then reads quoted line breaks and lone carriage returns itself.
+    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
+    try:
+        fields = reader.fieldnames
+    except csv.Error as exc:
+        yield Failure(origin, f"broken CSV header: {exc}")
+        return
+    if not fields or not any(f and f.strip().lower() in _FIELDS["text"] for f in fields):
         yield Failure(origin, "CSV has no text column (expected 'text', 'body' or 'content')")
         return
     try:

@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, example, given, settings as hsettings, strategies as st
 
 from monitor.extract import article_from_html, article_from_text, strip_boilerplate
 from monitor.models import Article, Failure
@@ -132,6 +132,7 @@ def test_csv_without_text_column(tmp_path):
 
 @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=3000), suffix=st.sampled_from([".txt", ".html", ".jsonl", ".csv", ".bin"]))
+@example(data=b"\r\x01", suffix=".csv")  # a lone carriage return once broke the CSV header
 def test_readers_never_crash_on_random_bytes(tmp_path, data, suffix):
     path = tmp_path / f"random{suffix}"
     path.write_bytes(data)
