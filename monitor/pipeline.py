@@ -143,35 +143,30 @@ class Scorer:
         limit = self.settings.max_sentences
         per_article = [article_sentences(a, limit) for a in articles]
         k = self.settings.max_scored_sentences
-        chosen: list[list[int]] = []
-        priors: list[np.ndarray | None] = []
+        weight = self.settings.selector_weight if self.selector is not None else 0.0
+        chosen = [list(range(len(s))) for s in per_article]
+        priors: list[np.ndarray | None] = [None] * len(articles)
+        selector_rows: dict[int, np.ndarray] = {}  # article -> the selector's vectors of its sentences
         if self.selector is not None:
-            needs = [i for i, s in enumerate(per_article) if len(s) > k]
-            flat = [s for i in needs for s in per_article[i]]
-            sel_heads = self.heads(self.selector)
-            langs = [articles[i].lang for i in needs for _ in per_article[i]]
-            rel = sel_heads.relevance_only(embed_cached(self.selector, flat, cache), langs) if flat else np.zeros(0)
-            offsets, start = {}, 0
-            for i in needs:
-                offsets[i] = rel[start:start + len(per_article[i])]
+            # The selector reads long articles (to pick sentences) and, when blended, every article:
+            # one embedding call for the batch, reused for both.
+            read = [i for i, s in enumerate(per_article) if weight > 0 or len(s) > k]
+            flat = [s for i in read for s in per_article[i]]
+            V = embed_cached(self.selector, flat, cache)
+            start = 0
+            for i in read:
+                selector_rows[i] = V[start:start + len(per_article[i])]
                 start += len(per_article[i])
             for i, sents in enumerate(per_article):
-                if i in offsets:
-                    chosen.append(select_sentences(offsets[i], k))
-                    priors.append(offsets[i])
-                else:
-                    chosen.append(list(range(len(sents))))
-                    priors.append(None)
-        else:
-            chosen = [list(range(len(s))) for s in per_article]
-            priors = [None] * len(per_article)
+                if len(sents) > k:
+                    priors[i] = self.heads(self.selector).relevance_only(selector_rows[i], articles[i].lang)
+                    chosen[i] = select_sentences(priors[i], k)
 
         texts = [per_article[i][j] for i in range(len(articles)) for j in chosen[i]]
         X = embed_cached(self.embedder, texts, cache)
         heads = self.heads(self.embedder)
-        weight = self.settings.selector_weight if self.selector is not None else 0.0
-        # The selector's vectors of these sentences are mostly cached already (it read them to select).
-        X2 = embed_cached(self.selector, texts, cache) if weight > 0 else None
+        X2 = np.concatenate([selector_rows[i][chosen[i]] for i in range(len(articles))]) if weight > 0 and texts \
+            else None
         heads2 = self.heads(self.selector) if weight > 0 else None
         out: list[Scored] = []
         start = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import sqlite3
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -395,8 +396,6 @@ def replicate_articles(db: sqlite_utils.Database, total: int, seed: int = 7,
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute("CREATE TEMP TABLE plan (n INTEGER PRIMARY KEY, src INTEGER, day INTEGER)")
-        import random
-
         rng = random.Random(seed)
         conn.executemany("INSERT INTO plan VALUES (?, ?, ?)",
                          [(n, ids[n % len(ids)], rng.randrange(days)) for n in range(have, total)])

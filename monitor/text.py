@@ -8,7 +8,6 @@ import re
 import unicodedata
 
 # Arabic diacritics (tashkeel) and tatweel are dropped for hashing (see _HASH_FOLD).
-_SPACES = re.compile(r"\s+")
 _HSPACE = re.compile(r"[ \t]+")
 _NON_WORD = re.compile(r"\W+")  # \s is inside \W: one pass folds punctuation and spaces
 # One str.translate pass instead of a regex per rule (hashing runs on every re-read article).
