@@ -270,15 +270,22 @@ def clicked(event, fig) -> tuple[str, object] | None:
 
 def articles_behind(event, fig, df: pd.DataFrame, grain: str, by: str | None, key: str) -> None:
     """Below a timeline: the articles of the clicked period (and group), with details on pick."""
+    _behind(event, fig, grain, by, key, lambda period, group: A.articles_in_period(df, period, grain, by, group))
+
+
+def articles_behind_db(src: Source, event, fig, filters: A.Filters, grain: str, by: str | None, key: str) -> None:
+    """articles_behind for charts built from SQL aggregates: the clicked period's articles by query."""
+    _behind(event, fig, grain, by, key,
+            lambda period, group: q(src, "articles_in_period_db", filters, period, grain, by, group))
+
+
+def _behind(event, fig, grain: str, by: str | None, key: str, find) -> None:
     hit = clicked(event, fig)
     if not hit:
         st.caption("Click a point (or a bar) to list the articles behind it.")
         return
     period, group = hit
-    _list_behind(A.articles_in_period(df, period, grain, by, group), period, grain, by, group, key)
-
-
-def _list_behind(rows: pd.DataFrame, period: str, grain: str, by: str | None, group, key: str) -> None:
+    rows = find(period, group)
     what = C.period_label(period, grain)
     if by and group is not None:
         names = A.LANG_NAMES if by == "lang" else A.ORIGIN_NAMES if by == "source_country" else taxonomy()[0]
@@ -288,16 +295,6 @@ def _list_behind(rows: pd.DataFrame, period: str, grain: str, by: str | None, gr
     if picked is not None:
         with st.container(border=True):
             article_view(st.session_state.get("source"), picked)
-
-
-def articles_behind_db(src: Source, event, fig, filters: A.Filters, grain: str, by: str | None, key: str) -> None:
-    """articles_behind for charts built from SQL aggregates: the clicked period's articles by query."""
-    hit = clicked(event, fig)
-    if not hit:
-        st.caption("Click a point (or a bar) to list the articles behind it.")
-        return
-    period, group = hit
-    _list_behind(q(src, "articles_in_period_db", filters, period, grain, by, group), period, grain, by, group, key)
 
 
 # --- article text, always escaped ---------------------------------------------------------
