@@ -7,7 +7,6 @@ their state across pages and are mirrored into the URL.
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from monitor import analytics as A
@@ -49,8 +48,7 @@ def overview() -> None:
     grain = common.grain_for_counts(src, filters)
     as_of = common.q(src, "coverage_end", filters)
     series = common.q(src, "tone_series_db", filters, grain, as_of=as_of)
-    days = common.q(src, "daily_counts", filters).index
-    sub = common.subtitle(filters, pd.DataFrame({"published": days}), grain)
+    sub = common.subtitle_db(src, filters, grain)
     fig = common.figure(("ov-tone", src.version, filters, grain, as_of),
                         lambda: C.tone_timeline(series, grain=grain, subtitle=sub, events=common.events()))
     event = common.chart(fig, "relations-tone-timeline", key="ov_timeline", selectable=True)

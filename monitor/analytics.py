@@ -470,6 +470,28 @@ def topic_tone_series(df: pd.DataFrame, grain: str = "month", as_of: dt.date | N
     return tone_series(df, grain, by="top_topic", as_of=as_of).rename(columns={"top_topic": "topic"})
 
 
+def topic_tone_series_db(db, filters: Filters = Filters(), grain: str = "month",
+                         as_of: dt.date | None = None) -> pd.DataFrame:
+    """:func:`topic_tone_series` computed by SQLite."""
+    return tone_series_db(db, filters, grain, by="top_topic", as_of=as_of).rename(columns={"top_topic": "topic"})
+
+
+def topic_summary_db(db, filters: Filters = Filters()) -> pd.DataFrame:
+    """:func:`topic_summary` computed by SQLite; the share's denominator is every article passing `filters`."""
+    columns = ["topic", "n", "share", "tone", "tense", "cooperative"]
+    where, params = filters.where()
+    out = _frame(db, f"SELECT a.top_topic AS topic, COUNT(*) AS n, AVG(a.tone) AS tone, "
+                     f"AVG(COALESCE(a.tone_class, '') = 'tense') AS tense, "
+                     f"AVG(COALESCE(a.tone_class, '') = 'cooperative') AS cooperative "
+                     f"FROM articles a WHERE {where} GROUP BY 1", params)
+    total = int(out["n"].sum()) if len(out) else 0
+    out = out.dropna(subset=["topic"])
+    if out.empty:
+        return pd.DataFrame(columns=columns)
+    out["share"] = out["n"] / total
+    return out[columns].sort_values(["n", "topic"], ascending=[False, True]).reset_index(drop=True)
+
+
 def topic_summary(df: pd.DataFrame) -> pd.DataFrame:
     """Per main topic: articles, share of all, mean tone, share tense/cooperative."""
     columns = ["topic", "n", "share", "tone", "tense", "cooperative"]
@@ -482,7 +504,7 @@ def topic_summary(df: pd.DataFrame) -> pd.DataFrame:
         cooperative=("tone_class", lambda s: (s == "cooperative").mean()),
     ).reset_index().rename(columns={"top_topic": "topic"})
     out["share"] = out["n"] / len(df)
-    return out[columns].sort_values("n", ascending=False).reset_index(drop=True)
+    return out[columns].sort_values(["n", "topic"], ascending=[False, True]).reset_index(drop=True)
 
 
 # --- headline figures ---------------------------------------------------------------------

@@ -99,11 +99,15 @@ def cmd_rescore(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .evaluation import check_floors, evaluate, load_floors, render_markdown
+    from .evaluation import check_floors, evaluate, load_floors, render_markdown, save_vectors
     from .pipeline import Scorer
 
     settings = _settings(args)
-    report = evaluate(Scorer(settings), split=args.split)
+    scorer = Scorer(settings)
+    if args.save_vectors:
+        for path in save_vectors(scorer):
+            print(f"wrote {path}", file=sys.stderr)
+    report = evaluate(scorer, split=args.split)
     floors = load_floors()
     text = render_markdown(report, floors)
     if args.write:
@@ -262,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="embedding model")
     p.add_argument("--split", choices=["heldout", "tune", "all"], default="heldout")
     p.add_argument("--write", help="also write the Markdown report to this file (docs/EVALUATION.md)")
+    p.add_argument("--save-vectors", action="store_true",
+                   help="save the evaluation sentences' embeddings under tests/evaluation/vectors (shipped)")
     p.set_defaults(func=cmd_evaluate)
     return parser
 

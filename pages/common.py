@@ -245,6 +245,12 @@ def subtitle(filters: A.Filters, df: pd.DataFrame | None, grain: str | None = No
     return C.describe([filters.describe(taxonomy()[0]), A.date_span(filters, df), step])
 
 
+def subtitle_db(src: Source, filters: A.Filters, grain: str | None = None) -> str:
+    """subtitle without loading the articles: the data's dates from the articles per day."""
+    days = q(src, "daily_counts", filters).index
+    return subtitle(filters, pd.DataFrame({"published": days}), grain)
+
+
 # --- charts -------------------------------------------------------------------------------
 
 def chart(fig, name: str, key: str, selectable: bool = False):

@@ -15,27 +15,30 @@ def render() -> None:
     if src is None:
         return
     filters = common.current_filters()
-    df = common.q(src, "load_articles", filters)
-    if df.empty:
+    # Aggregated in SQLite, like the Overview: articles are never loaded one by one here.
+    grain = common.grain_for_counts(src, filters)
+    as_of = common.q(src, "coverage_end", filters)
+    overall = common.q(src, "tone_series_db", filters, grain, as_of=as_of)
+    if overall.empty:
         st.info("No relevant articles match these filters.")
         return
-    grain = common.grain_for(df)
-    as_of = common.q(src, "coverage_end", filters)
-    sub = common.subtitle(filters, df, grain)
+    sub = common.subtitle_db(src, filters, grain)
     st.caption("Tone runs from −1 (tense) to +1 (cooperative). Bands: 95% confidence of the period mean; "
                f"hollow points rest on fewer than {A.FEW} articles; a dotted end is a period still running.")
 
-    overall = A.tone_series(df, grain, as_of=as_of)
-    fig = C.tone_timeline(overall, grain=grain, subtitle=sub, events=common.events())
+    version = (src.version, filters, grain, as_of)
+    fig = common.figure(("tone-overall", *version),
+                        lambda: C.tone_timeline(overall, grain=grain, subtitle=sub, events=common.events()))
     event = common.chart(fig, "tone-overall", key="tone_overall", selectable=True)
-    common.articles_behind(event, fig, df, grain, None, key="tone_overall_behind")
+    common.articles_behind_db(src, event, fig, filters, grain, None, key="tone_overall_behind")
 
     for by, title, name in (("lang", "Tone by language of publication", "tone-by-language"),
                             ("source_country", "Tone by press origin", "tone-by-origin")):
-        series = A.tone_series(df, grain, by=by, as_of=as_of)
-        fig = C.tone_by_group(series, by, grain=grain, title=title, subtitle=sub, events=common.events())
+        series = common.q(src, "tone_series_db", filters, grain, by=by, as_of=as_of)
+        fig = common.figure((name, *version), lambda: C.tone_by_group(
+            series, by, grain=grain, title=title, subtitle=sub, events=common.events()))
         event = common.chart(fig, name, key=f"tone_{by}", selectable=True)
-        common.articles_behind(event, fig, df, grain, by, key=f"tone_{by}_behind")
+        common.articles_behind_db(src, event, fig, filters, grain, by, key=f"tone_{by}_behind")
 
     with st.expander("Table: tone per period"):
         table = overall.assign(period=overall["period"].dt.date, period_end=overall["period_end"].dt.date)

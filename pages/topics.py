@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from monitor import analytics as A
 from monitor import charts as C
 from pages import common
 
@@ -16,30 +15,33 @@ def render() -> None:
         return
     filters = common.current_filters()
     labels, colors = common.taxonomy()
-    # Shares are of all relevant articles, so load without the topic filter and pick topics after.
-    everything = common.q(src, "load_articles", filters.without_topics())
-    if everything.empty:
+    # Shares are of all relevant articles, so count without the topic filter and pick topics after.
+    # Everything is aggregated in SQLite: articles are never loaded one by one here.
+    everything = filters.without_topics()
+    chosen = list(filters.topics) or None
+    grain = common.grain_for_counts(src, everything)
+    as_of = common.q(src, "coverage_end", filters)
+    share = common.q(src, "topic_share_db", everything, grain, chosen, as_of=as_of)
+    if share.empty:
         st.info("No relevant articles match these filters.")
         return
-    chosen = list(filters.topics) or None
-    df = everything[everything["top_topic"].isin(chosen)] if chosen else everything
-    grain = common.grain_for(everything)
-    as_of = common.q(src, "coverage_end", filters)
-    sub = common.subtitle(filters, everything, grain)
+    sub = common.subtitle_db(src, everything, grain)
     st.caption("Each relevant article has one main topic (its highest topic score). "
                "Shares are of all relevant articles in the period, after the other filters.")
 
-    share = A.topic_share(everything, grain, chosen, as_of=as_of)
-    fig = C.topic_share_chart(share, grain=grain, subtitle=sub, labels=labels, colors=colors)
+    version = (src.version, filters, grain, as_of)
+    fig = common.figure(("topic-share", *version), lambda: C.topic_share_chart(
+        share, grain=grain, subtitle=sub, labels=labels, colors=colors))
     event = common.chart(fig, "topic-share", key="topics_share", selectable=True)
-    common.articles_behind(event, fig, everything, grain, "top_topic", key="topics_share_behind")
+    common.articles_behind_db(src, event, fig, everything, grain, "top_topic", key="topics_share_behind")
 
-    summary = A.topic_summary(everything)
+    summary = common.q(src, "topic_summary_db", everything)
     if chosen:
         summary = summary[summary["topic"].isin(chosen)]
-    common.chart(C.topic_bars(summary, title="Articles by main topic",
-                              subtitle=common.subtitle(filters, everything), labels=labels, colors=colors),
-                 "topic-totals", key="topics_bars")
+    fig = common.figure(("topic-totals", *version), lambda: C.topic_bars(
+        summary, title="Articles by main topic", subtitle=common.subtitle_db(src, everything),
+        labels=labels, colors=colors))
+    common.chart(fig, "topic-totals", key="topics_bars")
     with st.expander("Table: topics in the selection"):
         table = summary.assign(topic=summary["topic"].map(lambda t: labels.get(t, t)))
         st.dataframe(table.round(3), hide_index=True, width="stretch", key="topics_table",
@@ -49,10 +51,11 @@ def render() -> None:
                                     "tense": st.column_config.NumberColumn("Tense", format="percent"),
                                     "cooperative": st.column_config.NumberColumn("Cooperative", format="percent")})
 
-    series = A.topic_tone_series(df, grain, as_of=as_of)
-    fig = C.topic_tone_grid(series, grain=grain, subtitle=sub, labels=labels, colors=colors)
+    series = common.q(src, "topic_tone_series_db", filters, grain, as_of=as_of)
+    fig = common.figure(("tone-by-topic", *version), lambda: C.topic_tone_grid(
+        series, grain=grain, subtitle=sub, labels=labels, colors=colors))
     event = common.chart(fig, "tone-by-topic", key="topics_tone", selectable=True)
-    common.articles_behind(event, fig, df, grain, "top_topic", key="topics_tone_behind")
+    common.articles_behind_db(src, event, fig, filters, grain, "top_topic", key="topics_tone_behind")
 
 
 if __name__ == "__main__":  # opened as an old-style page: see common.run_entry_point

@@ -434,6 +434,10 @@ def test_sql_series_equal_the_pandas_ones(db, grain, filters):
                                   A.topic_share(df, grain, ("security", "migration"), as_of), check_dtype=False)
     pd.testing.assert_frame_equal(A.topic_share_db(db, filters, grain, as_of=as_of),
                                   A.topic_share(df, grain, as_of=as_of), check_dtype=False)
+    pd.testing.assert_frame_equal(A.topic_tone_series_db(db, filters, grain, as_of).reset_index(drop=True),
+                                  A.topic_tone_series(df, grain, as_of).reset_index(drop=True),
+                                  check_dtype=False, atol=1e-9)
+    pd.testing.assert_frame_equal(A.topic_summary_db(db, filters), A.topic_summary(df), check_dtype=False, atol=1e-9)
     assert A.suggest_grain_counts(A.daily_counts(db, filters)) == A.suggest_grain(df)
     series = A.tone_series(df, grain)
     for period in series["period"]:
