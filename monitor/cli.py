@@ -152,10 +152,8 @@ def _date(text: str):
 
 def cmd_briefing(args) -> int:
     from . import analytics as A
-    from .briefing import build_briefing, charts, to_markdown
-    from .charts import load_events, topic_colors, topic_labels
-    from .render import ExportError, export_briefing
-    from .store import open_db
+    from .charts import topic_labels
+    from .render import ExportError, Renderer
 
     settings = _settings(args)
     if not Path(settings.db_path).exists():
@@ -172,6 +170,23 @@ def cmd_briefing(args) -> int:
         return 2
     filters = A.Filters(date_from=args.date_from, date_to=args.date_to, langs=args.langs, origins=args.origins,
                         topics=args.topics)
+    try:
+        renderer = Renderer(settings.chromium_path)  # Chromium starts while the briefing is computed
+    except ExportError as exc:
+        renderer = exc
+    try:
+        return _briefing_files(args, settings, filters, labels, renderer)
+    finally:
+        if isinstance(renderer, Renderer):
+            renderer.close()
+
+
+def _briefing_files(args, settings, filters, labels, renderer) -> int:
+    from .briefing import build_briefing, charts, to_markdown
+    from .charts import load_events, topic_colors
+    from .render import ExportError, export_briefing
+    from .store import open_db
+
     db = open_db(settings.db_path, readonly=True)
     briefing = build_briefing(db, filters, labels, days=args.days)
     if briefing is None:
@@ -185,16 +200,17 @@ def cmd_briefing(args) -> int:
     for statement in briefing.statements:
         print(f"- {statement.text}")
     try:
+        if isinstance(renderer, ExportError):
+            raise renderer
         export = export_briefing(briefing, charts(briefing, load_events(settings.events_path),
-                                                  topic_colors(settings.taxonomy_path)),
-                                 chromium=settings.chromium_path)
+                                                  topic_colors(settings.taxonomy_path)), renderer=renderer)
     except ExportError as exc:
         print(f"wrote {summary}")
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for path in export.write(out):
         print(f"wrote {path}")
-    print(f"exported {len(export.files)} files in {export.seconds:.1f} s")
+    print(f"exported {len(export.files)} files in {export.seconds:.1f} s (Chromium started meanwhile)")
     return 0
 
 

@@ -10,8 +10,8 @@ One Chromium (Debian's), driven by kaleido, makes every image of a briefing:
 Why not kaleido's sync server: it only runs kaleido's own figure methods, so the page would
 need a second browser (one more start-up, several seconds on a slow machine), and when the
 browser fails to start its thread dies while the caller waits forever. Here the browser lives
-in a private event loop on a worker thread, errors come back to the caller, and the event loop
-never meets Streamlit's.
+in a private event loop on a worker thread (:class:`Renderer`, kept open between exports),
+errors come back to the caller, and the event loop never meets Streamlit's.
 
 Speed: on two slow cores most of the time is Chromium and plotly.js starting, not drawing. So
 kaleido loads plotly.js's *basic* bundle (scatter, bar and pie: all the briefing draws;
@@ -28,6 +28,7 @@ rendering failure: :class:`ExportError` (its parent); each chart and the page lo
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
 import html
 import os
@@ -199,12 +200,11 @@ def _check(response: dict, what: str) -> dict:
     return response.get("result", {})
 
 
-async def _print_page(k, page_html: str, timeout: float) -> tuple[bytes, bytes]:
-    """Open the page in the kaleido browser's tab (the charts are done); full-page PNG, then A4 PDF."""
+async def _print_page(tab, page_html: str, timeout: float) -> tuple[bytes, bytes]:
+    """Open the page in the print tab (the charts are done); full-page PNG, then A4 PDF."""
     with tempfile.TemporaryDirectory(prefix="briefing-") as tmp:
         path = Path(tmp) / "briefing.html"
         path.write_text(page_html, encoding="utf-8")
-        tab = k.get_tab() or await k.create_tab("")  # reusing the tab saves a renderer start-up
         _check(await tab.send_command("Page.enable"), "Page.enable")
         _check(await tab.send_command("Emulation.setDeviceMetricsOverride", {
             "width": PAGE_WIDTH, "height": 900, "deviceScaleFactor": PAGE_SCALE, "mobile": False}), "viewport")
@@ -253,53 +253,108 @@ def _kaleido(**kwargs):
     return Kaleido(**kwargs)
 
 
-async def _render(chromium: str, figs: Mapping[str, object], make_page: Callable | None, timeout: float):
-    from choreographer.errors import BrowserFailedError, ChromeNotFoundError
+class Renderer:
+    """One Chromium kept open for many exports, on its own event loop in a worker thread.
 
-    try:
-        # MathJax off: it would be fetched from a CDN, and no chart uses LaTeX.
-        browser = _kaleido(path=chromium, mathjax=False, plotlyjs=plotlyjs_for(figs.values()), timeout=timeout)
-        await browser.open()
-    except (ChromeNotFoundError, BrowserFailedError) as exc:
-        raise ExportUnavailable(f"Chromium at {chromium} could not be started ({exc}). "
-                                f"Reinstall it with `{INSTALL_HINT}`.") from exc
-    try:
-        pngs = {}
-        for name, fig in figs.items():
-            pngs[name] = await browser.calc_fig(fig, opts={"format": "png", "width": CHART_WIDTH,
-                                                           "height": fig.layout.height or 600, "scale": CHART_SCALE})
-        page = await _print_page(browser, make_page(pngs), timeout) if make_page else None
-        return pngs, page
-    finally:
-        await browser.close()
+    Starting Chromium and plotly.js is most of an export's time on a slow machine (~8 s of
+    ~12 here), so the dashboard keeps one Renderer per server (started when the Briefing page
+    opens) and the CLI starts one before it queries the database: an export then pays only for
+    drawing. Charts are drawn in kaleido's tab, the briefing page is printed in a second tab,
+    so neither has to be reloaded. One export at a time per Renderer (a lock); its private
+    event loop never meets Streamlit's or pytest's.
+    """
 
+    def __init__(self, chromium: str | os.PathLike | None = None, timeout: float = 60, full_plotlyjs: bool = False):
+        self.chromium = find_chromium(chromium)  # no Chromium: ExportUnavailable right away
+        self.timeout = timeout
+        self.plotlyjs = None if full_plotlyjs else plotlyjs_for([])
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="briefing-render", daemon=True)
+        self._thread.start()
+        self._browser = self._print_tab = self._lock = None
+        self._opened = asyncio.run_coroutine_threadsafe(self._open(), self._loop)  # starts now
+        self._closed = False
+        atexit.register(self.close)  # no Chromium left behind by a server that stops
 
-def _in_thread(coro_fn, *args):
-    """Run a coroutine in a fresh event loop on a worker thread (safe inside Streamlit or pytest)."""
-    box: dict = {}
+    async def _open(self) -> None:
+        from choreographer.errors import BrowserFailedError, ChromeNotFoundError
 
-    def run():
         try:
-            box["value"] = asyncio.run(coro_fn(*args))
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            box["error"] = exc
+            # MathJax off: it would be fetched from a CDN, and no chart uses LaTeX.
+            self._browser = _kaleido(path=self.chromium, mathjax=False, plotlyjs=self.plotlyjs, timeout=self.timeout)
+            await self._browser.open()
+            self._print_tab = await self._browser.create_tab("")
+            # plotly.js's first figure sets itself up (~1 s here): done now, before anyone waits.
+            await self._browser.calc_fig({"data": [{"type": "scatter", "x": [0], "y": [0]}], "layout": {}},
+                                         opts={"format": "png", "width": 40, "height": 40})
+        except (ChromeNotFoundError, BrowserFailedError) as exc:
+            raise ExportUnavailable(f"Chromium at {self.chromium} could not be started ({exc}). "
+                                    f"Reinstall it with `{INSTALL_HINT}`.") from exc
+        self._lock = asyncio.Lock()
 
-    worker = threading.Thread(target=run, name="briefing-render", daemon=True)
-    worker.start()
-    worker.join()
-    if "error" in box:
+    def _run(self, coro):
+        """Run a coroutine on the renderer's loop and wait; rendering failures become ExportError."""
         from kaleido.errors import BrowserClosedError, JavascriptError, KaleidoError
 
-        error = box["error"]
-        if isinstance(error, (_Failed, TimeoutError, BrowserClosedError, JavascriptError, KaleidoError)):
-            raise ExportError(f"Chromium could not render the briefing: {error!r}") from error
-        raise error
-    return box["value"]
+        try:
+            self._opened.result(timeout=self.timeout + 30)
+            return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+        except (_Failed, TimeoutError, BrowserClosedError, JavascriptError, KaleidoError) as exc:
+            raise ExportError(f"Chromium could not render the briefing: {exc!r}") from exc
+        finally:
+            coro.close()  # never started (the browser failed to open): no "never awaited" warning
+
+    async def _draw(self, figs: Mapping[str, object], make_page: Callable | None):
+        async with self._lock:
+            pngs = {}
+            for name, fig in figs.items():
+                pngs[name] = await self._browser.calc_fig(fig, opts={
+                    "format": "png", "width": CHART_WIDTH, "height": fig.layout.height or 600, "scale": CHART_SCALE})
+            page = await _print_page(self._print_tab, make_page(pngs), self.timeout) if make_page else None
+            return pngs, page
+
+    def draw(self, figs: Mapping[str, object], make_page: Callable | None = None):
+        """Chart PNGs by name and, with `make_page(pngs) -> html`, that page's (PNG, PDF)."""
+        if self.plotlyjs and plotlyjs_for(figs.values()) is None:  # a trace the basic bundle lacks
+            with Renderer(self.chromium, self.timeout, full_plotlyjs=True) as full:
+                return full.draw(figs, make_page)
+        return self._run(self._draw(figs, make_page))
+
+    def alive(self) -> bool:
+        return self._thread.is_alive() and not (self._opened.done() and self._opened.exception())
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        atexit.unregister(self.close)
+
+        async def shut():
+            if self._browser is not None:
+                await self._browser.close()
+
+        try:
+            if self._opened.done() and not self._opened.exception():
+                asyncio.run_coroutine_threadsafe(shut(), self._loop).result(timeout=15)
+        except Exception:  # noqa: BLE001 - closing a browser that already died
+            pass
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+
+    def __enter__(self) -> "Renderer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
-def chart_pngs(figs: Mapping[str, object], chromium: str | None = None, timeout: float = 60) -> dict[str, bytes]:
+def chart_pngs(figs: Mapping[str, object], chromium: str | None = None, timeout: float = 60,
+               renderer: Renderer | None = None) -> dict[str, bytes]:
     """PNG bytes per figure (CHART_WIDTH × CHART_SCALE px wide), one browser for all of them."""
-    return _in_thread(_render, find_chromium(chromium), figs, None, timeout)[0]
+    if renderer is not None:
+        return renderer.draw(figs)[0]
+    with Renderer(chromium, timeout) as own:
+        return own.draw(figs)[0]
 
 
 @dataclass
@@ -321,12 +376,19 @@ def _title(fig) -> str:
     return str(fig.layout.title.text or "").replace("<b>", "").replace("</b>", "")
 
 
-def export_briefing(b: Briefing, charts: list[Chart], chromium: str | None = None, timeout: float = 60) -> Export:
-    """Chart PNGs, the briefing PNG and PDF, and the Markdown summary; `seconds` is the whole export."""
+def export_briefing(b: Briefing, charts: list[Chart], chromium: str | None = None, timeout: float = 60,
+                    renderer: Renderer | None = None) -> Export:
+    """Chart PNGs, the briefing PNG and PDF, and the Markdown summary; `seconds` is the whole export
+    (including Chromium's start when no running `renderer` is given)."""
     started = time.perf_counter()
     titles = {c.name: _title(c.fig) for c in charts}
-    pngs, (png, pdf) = _in_thread(_render, find_chromium(chromium), {c.name: c.fig for c in charts},
-                                  lambda images: briefing_html(b, images, titles), timeout)
+    figs = {c.name: c.fig for c in charts}
+    make_page = lambda images: briefing_html(b, images, titles)  # noqa: E731
+    if renderer is not None:
+        pngs, (png, pdf) = renderer.draw(figs, make_page)
+    else:
+        with Renderer(chromium, timeout) as own:
+            pngs, (png, pdf) = own.draw(figs, make_page)
     files = {f"{b.slug}-{name}.png": data for name, data in pngs.items()}
     files[f"{b.slug}.png"], files[f"{b.slug}.pdf"] = png, pdf
     files[f"{b.slug}.md"] = to_markdown(b, {titles[c.name]: f"{b.slug}-{c.name}.png" for c in charts}).encode()

@@ -77,12 +77,19 @@ def _articles(b: B.Briefing) -> None:
                 common.text_block(f"{e['text']}  ({B.signed(e['tone'])})", a.lang, size="0.95rem")
 
 
+@st.cache_resource(show_spinner=False)
+def _renderer(chromium: str) -> R.Renderer:
+    """One Chromium for the server, started when the Briefing page is first opened, so a click
+    on export pays for drawing only (Chromium and plotly.js take most of a cold export)."""
+    return R.Renderer(chromium)
+
+
 def _downloads(src: common.Source, b: B.Briefing, charts: list[B.Chart]) -> None:
     st.subheader("Downloads")
     st.download_button("Markdown summary", B.to_markdown(b).encode(), f"{b.slug}.md", "text/markdown",
                         key="brief_dl_md")
     try:
-        chromium = R.find_chromium(common.settings().chromium_path)
+        renderer = _renderer(str(R.find_chromium(common.settings().chromium_path)))
     except R.ExportUnavailable as exc:
         st.info(f"PNG and PDF downloads: {exc}")
         return
@@ -91,8 +98,9 @@ def _downloads(src: common.Source, b: B.Briefing, charts: list[B.Chart]) -> None
                  help="Renders every chart, the whole briefing as one image and as a PDF (a few seconds)."):
         with st.spinner("Rendering the briefing…"):
             try:
-                result = R.export_briefing(b, charts, chromium=chromium)
+                result = R.export_briefing(b, charts, renderer=renderer)
             except R.ExportError as exc:
+                _renderer.clear()  # the next click starts a fresh browser
                 result = str(exc)
         st.session_state["brief_export"] = (wanted, result)
     done = st.session_state.get("brief_export")

@@ -219,13 +219,21 @@ def test_chart_with_arabic_labels_renders(db):
     share = A.topic_share(A.load_articles(db), "month")
     fig = C.topic_share_chart(share, title="مواضيع التغطية: العلاقات المغربية الفرنسية", labels=labels_ar,
                               subtitle="المقالات ذات الصلة · 2024")
-    png = render.chart_pngs({"ar": fig})["ar"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    # One browser for several exports (as the dashboard keeps it): a chart, a page printed in
+    # the other tab, the chart again, pixel for pixel the same.
+    with render.Renderer() as renderer:
+        png = render.chart_pngs({"ar": fig}, renderer=renderer)["ar"]
+        pngs, (page, pdf) = renderer.draw({"ar": fig}, lambda images: "<p dir=rtl>العلاقات</p>")
+        again = render.chart_pngs({"ar": fig}, renderer=renderer)["ar"]
     path = ARTIFACTS / "briefing-arabic-chart.png"  # for a human look (gitignored)
     path.write_bytes(png)
     pixels = not_blank(path)
     assert pixels.shape[1] == render.CHART_WIDTH * render.CHART_SCALE
     assert labels_ar["sahara"] in {t.name for t in fig.data}  # the legend is in Arabic
+    (ARTIFACTS / "briefing-arabic-chart-again.png").write_bytes(again)
+    assert np.array_equal(not_blank(ARTIFACTS / "briefing-arabic-chart-again.png"), pixels)
+    assert page.startswith(b"\x89PNG") and pdf.startswith(b"%PDF")
 
 
 def test_without_chromium_the_cli_explains_and_still_writes_markdown(fixture_db, tmp_path, monkeypatch, capsys):
@@ -244,6 +252,11 @@ def test_cli_rejects_unknown_topics(fixture_db, tmp_path, capsys):
 
 
 # --- the page -----------------------------------------------------------------------------
+
+class FakeRenderer:
+    def __init__(self, chromium):
+        self.chromium = chromium
+
 
 def test_briefing_page(fixture_db, monkeypatch):
     from streamlit.testing.v1 import AppTest
@@ -268,13 +281,15 @@ def test_briefing_page(fixture_db, monkeypatch):
     # With Chromium: the button renders once; the result is kept across reruns (no second export).
     calls = []
 
-    def fake_export(b, charts, chromium=None):
+    def fake_export(b, charts, chromium=None, renderer=None):
+        assert isinstance(renderer, FakeRenderer)  # the server's warm browser is used
         calls.append((b.name, [c.name for c in charts]))
         return render.Export({f"{b.slug}-tone.png": b"png", f"{b.slug}.png": b"png", f"{b.slug}.pdf": b"%PDF",
                               f"{b.slug}.md": b"md"}, 1.25)
 
     monkeypatch.setenv("MONITOR_CHROMIUM", sys.executable)  # any executable file passes the check
     monkeypatch.setattr(render, "export_briefing", fake_export)
+    monkeypatch.setattr(render, "Renderer", FakeRenderer)
     at.run().button(key="brief_prepare").click().run()
     no_errors(at)
     assert calls == [("20 Feb – 20 May 2024", ["tone", "press-origin", "security-migration", "topic-mix"])]
