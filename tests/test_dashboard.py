@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from monitor.bench import open_page
 from monitor import analytics as A
 from monitor import charts as C
 from monitor import store
@@ -33,20 +34,6 @@ def app(fixture_db, monkeypatch):
     monkeypatch.setenv("MONITOR_DB", str(fixture_db))
     monkeypatch.setenv("MONITOR_MODEL", "hashing-512")
     return AppTest.from_file(APP, default_timeout=180)
-
-
-def open_page(at: AppTest, url_path: str) -> AppTest:
-    """Run a st.navigation page by its URL path.
-
-    AppTest.switch_page only accepts page files; our pages are functions, so the page hash
-    registered by st.navigation on the previous run is requested directly.
-    """
-    if not at._tree:
-        at.run()
-    matches = [h for h, info in at._registered_pages.items() if info.get("url_pathname") == url_path]
-    assert matches, f"no page {url_path!r} in {at._registered_pages}"
-    at._page_hash = matches[0]
-    return at.run()
 
 
 def values(data) -> list:
