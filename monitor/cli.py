@@ -78,11 +78,16 @@ def cmd_export(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .demo import build_demo
+    from .demo import build_demo, save_demo_vectors
+    from .pipeline import Scorer
 
     settings = _settings(args)
-    report = build_demo(settings, progress_factory=_progress)
+    scorer = Scorer(settings)
+    report = build_demo(settings, scorer, progress_factory=_progress)
     print(report.summary())
+    if args.save_vectors:
+        for path in save_demo_vectors(settings, scorer):
+            print(f"wrote {path}", file=sys.stderr)
     return 1 if report.failed else 0
 
 
@@ -242,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="build the demo database from data/demo")
     add_db(p)
+    p.add_argument("--save-vectors", action="store_true",
+                   help="then save the demo sentences' embeddings under data/demo/vectors (shipped)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("rescore", help="re-score stored articles with the current method (reuses embeddings)")

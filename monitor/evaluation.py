@@ -15,8 +15,7 @@ import numpy as np
 
 from .baseline import wordlist_tone
 from .models import Article
-from .pipeline import Scorer, bundle_path, load_bundle, save_bundle
-from .text import text_key
+from .pipeline import Scorer, save_article_vectors, seed_cache
 from .scoring import tone_class
 
 EVAL_DIR = Path(__file__).resolve().parent.parent / "tests" / "evaluation"
@@ -51,10 +50,6 @@ class ItemResult:
     baseline: float
 
 
-def _models(scorer: Scorer) -> list:
-    return [e for e in (scorer.embedder, scorer.selector) if e is not None]
-
-
 def _eval_cache(scorer: Scorer):
     """The evaluation sentences' embeddings: cached, and seeded from the bundles shipped in
     tests/evaluation/vectors, so the gate re-runs the scoring method, not the slow models
@@ -62,34 +57,27 @@ def _eval_cache(scorer: Scorer):
     from . import store
 
     cache = store.VectorCache(store.open_db(scorer.settings.cache_dir / "eval-vectors.db"))
-    for embedder in _models(scorer):
-        load_bundle(bundle_path(VECTORS_DIR, embedder.name), embedder.name, cache)
+    seed_cache(VECTORS_DIR, scorer.models, cache)
     return cache
+
+
+def _articles(items: list[dict]) -> list[Article]:
+    return [Article(title=it.get("title", ""), text=it["text"], lang=it["lang"]) for it in items]
 
 
 def save_vectors(scorer: Scorer) -> list[Path]:
     """Write the bundles of every evaluation sentence's embeddings for the scorer's models."""
-    from .pipeline import article_sentences
-
     items = load_items()
     score_items(items, scorer)  # embeds whatever is missing
-    cache = _eval_cache(scorer)
-    keys = {text_key(s) for it in items
-            for s in article_sentences(Article(title=it.get("title", ""), text=it["text"], lang=it["lang"]),
-                                       scorer.settings.max_sentences)}
-    paths = []
-    for embedder in _models(scorer):
-        path = bundle_path(VECTORS_DIR, embedder.name)
-        save_bundle(path, cache.get_many(embedder.name, sorted(keys)))
-        paths.append(path)
-    return paths
+    return save_article_vectors(VECTORS_DIR, scorer.models, _eval_cache(scorer), _articles(items),
+                                scorer.settings.max_sentences)
 
 
 def score_items(items: list[dict], scorer: Scorer) -> list[ItemResult]:
     # Embeddings of the evaluation sentences are cached, so re-running after a change to the
     # heads or the aggregation costs seconds, not minutes.
     cache = _eval_cache(scorer)
-    articles = [Article(title=it.get("title", ""), text=it["text"], lang=it["lang"]) for it in items]
+    articles = _articles(items)
     results = []
     for start in range(0, len(articles), 64):
         batch = articles[start:start + 64]

@@ -78,6 +78,23 @@ def save_bundle(path: Path, vectors: dict[str, np.ndarray]) -> None:
     np.savez_compressed(path, keys=np.array(keys), vectors=np.stack([vectors[k] for k in keys]).astype(np.float16))
 
 
+def seed_cache(folder: Path, models, cache: store.VectorCache) -> None:
+    """Load the shipped bundles in `folder` for each of `models` (embedders) into a cache."""
+    for embedder in models:
+        load_bundle(bundle_path(folder, embedder.name), embedder.name, cache)
+
+
+def save_article_vectors(folder: Path, models, cache: store.VectorCache, articles, limit: int) -> list[Path]:
+    """Bundle, per model, the cached vectors of every sentence of `articles` (those it holds)."""
+    keys = sorted({text_key(s) for a in articles for s in article_sentences(a, limit)})
+    paths = []
+    for embedder in models:
+        path = bundle_path(folder, embedder.name)
+        save_bundle(path, cache.get_many(embedder.name, keys))
+        paths.append(path)
+    return paths
+
+
 class Scorer:
     """Holds the embedders and their trained heads; scores batches of articles.
 
@@ -110,6 +127,10 @@ class Scorer:
             path = self.settings.cache_dir / "training-vectors.db"
             self._training_cache_db = store.open_db(path)
         return store.VectorCache(self._training_cache_db)
+
+    @property
+    def models(self) -> list[Embedder]:
+        return [e for e in (self.embedder, self.selector) if e is not None]
 
     def bundle_path(self, embedder: Embedder) -> Path:
         """Training-statement embeddings shipped with the project, so a fresh install starts fast."""
