@@ -510,6 +510,7 @@ def topic_tone_grid(series: pd.DataFrame, *, grain: str = "month", title: str = 
         _tone_axis(fig, decor, row=r, col=c, labels=(c == cols), title="Tone" if c == 1 else "")
     _legend_keys(fig, bool(series["few"].any()), bool(series["partial"].any()))
     _time_range(fig, series)
+    fig.update_xaxes(nticks=4)  # panels are ~200 px wide: more date labels run into each other
     height = MARGIN_TOP + MARGIN_BOTTOM + 250 * rows
     # Legend above the panel titles (34 px higher than the plot area's top).
     fig.update_layout(legend=dict(orientation="h", y=1 + 34 / (height - MARGIN_TOP - MARGIN_BOTTOM)))
