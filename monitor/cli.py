@@ -60,14 +60,20 @@ def cmd_score(args) -> int:
     return 1 if failures else 0
 
 
+def _database_exists(settings) -> bool:
+    """False, after saying what to run, when there is no database to read."""
+    if Path(settings.db_path).exists():
+        return True
+    print(f"error: no database at {settings.db_path}; run `python -m monitor demo` or ingest first", file=sys.stderr)
+    return False
+
+
 def cmd_export(args) -> int:
     from .exporting import export_articles
     from .store import open_db
 
     settings = _settings(args)
-    if not Path(settings.db_path).exists():
-        print(f"error: no database at {settings.db_path}; run `python -m monitor demo` or ingest first",
-              file=sys.stderr)
+    if not _database_exists(settings):
         return 2
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
     count = export_articles(open_db(settings.db_path), out, fmt=args.format, relevant_only=args.relevant_only)
@@ -161,9 +167,7 @@ def cmd_briefing(args) -> int:
     from .render import ExportError, Renderer
 
     settings = _settings(args)
-    if not Path(settings.db_path).exists():
-        print(f"error: no database at {settings.db_path}; run `python -m monitor demo` or ingest first",
-              file=sys.stderr)
+    if not _database_exists(settings):
         return 2
     labels = topic_labels(settings.taxonomy_path)
     unknown = sorted(set(args.topics or ()) - set(labels))
