@@ -27,7 +27,7 @@ def overview() -> None:
     labels, colors = common.taxonomy()
     window = st.segmented_control("Headline period", list(WINDOWS), key="ov_window", default="Last 365 days",
                                   help="Compared with the period of the same length just before it.")
-    head: A.Headline = common.q(src, "headline", filters, WINDOWS.get(window or "Last 365 days"))
+    head: A.Headline = common.agg(src, "headline", filters, WINDOWS.get(window or "Last 365 days"))
     if head.start is None:
         st.info("No relevant articles match these filters.")
         return
@@ -44,18 +44,18 @@ def overview() -> None:
                    None if head.rising_delta is None else f"{head.rising_delta * 100:+.0f} pts of share",
                    help="Largest gain in share of relevant articles against the previous period")
 
-    # Aggregated in SQLite, not loaded article by article: this page must stay fast at 100k articles.
-    grain = common.grain_for_counts(src, filters)
+    # From the column snapshot (monitor.facts), never article by article: fast at 100k articles.
+    grain = common.grain_for(src, filters)
     as_of = common.q(src, "coverage_end", filters)
-    series = common.q(src, "tone_series_db", filters, grain, as_of=as_of)
-    sub = common.subtitle_db(src, filters, grain)
+    series = common.agg(src, "tone_series", filters, grain, as_of=as_of)
+    sub = common.subtitle(src, filters, grain)
     fig = common.figure(("ov-tone", src.version, filters, grain, as_of),
                         lambda: C.tone_timeline(series, grain=grain, subtitle=sub, events=common.events()))
     event = common.chart(fig, "relations-tone-timeline", key="ov_timeline", selectable=True)
     common.articles_behind_db(src, event, fig, filters, grain, None, key="ov_behind")
 
     # Topic shares need every relevant article in the denominator, whatever topics are picked.
-    share = common.q(src, "topic_share_db", filters.without_topics(), grain, filters.topics or None, as_of=as_of)
+    share = common.agg(src, "topic_share", filters.without_topics(), grain, filters.topics or None, as_of=as_of)
     fig = common.figure(("ov-share", src.version, filters, grain, as_of),
                         lambda: C.topic_share_chart(share, grain=grain, subtitle=sub, labels=labels, colors=colors))
     common.chart(fig, "relations-topic-share", key="ov_share")

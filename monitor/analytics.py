@@ -1,8 +1,9 @@
 """Read-only queries behind the dashboard: a sqlite_utils Database in, pandas DataFrames out.
 
-Filtering and counting happen in SQL (indexed on `published`), so a 100k-article database
-loads in well under a second; per-period statistics are then a pandas groupby over a few
-small columns. Nothing here imports Streamlit: the same functions serve tests and notebooks.
+Article lists, search and details are SQL queries; the per-period statistics are pandas
+functions over one row per article (briefings, notebooks, tests). The dashboard computes the
+same statistics from an in-memory column snapshot (monitor.facts), tested equal to these.
+Nothing here imports Streamlit.
 
 Conventions used throughout:
 - "relevant" articles are those scoring says are about the Morocco–France relationship;
@@ -217,22 +218,6 @@ def load_articles(db, filters: Filters = Filters(), with_topics: bool = False) -
     return df
 
 
-def filter_options(db) -> dict:
-    """What the sidebar can offer: languages, sources (with origin), topics, date bounds."""
-    bounds = db.execute("SELECT MIN(substr(published,1,10)), MAX(substr(published,1,10)) "
-                        "FROM articles WHERE published IS NOT NULL").fetchone()
-    sources = _frame(db, f"SELECT a.source, {_ORIGIN_SQL} AS origin, COUNT(*) AS n FROM articles a "
-                         "WHERE a.source IS NOT NULL GROUP BY a.source ORDER BY a.source")
-    return {
-        "langs": [r[0] for r in db.execute("SELECT lang FROM articles GROUP BY lang ORDER BY COUNT(*) DESC")],
-        "sources": sources,
-        "topics": [r[0] for r in db.execute(
-            "SELECT DISTINCT top_topic FROM articles WHERE top_topic IS NOT NULL ORDER BY 1")],
-        "date_min": _as_date(bounds[0]) if bounds else None,
-        "date_max": _as_date(bounds[1]) if bounds else None,
-    }
-
-
 def coverage_end(db, filters: Filters = Filters(), today: dt.date | None = None) -> dt.date:
     """Last day the data can be complete for: the filter's end, the last ingest, or today.
 
@@ -263,14 +248,14 @@ def period_start(dates: pd.Series, grain: str) -> pd.Series:
 
 
 def period_end(starts: pd.Series, grain: str) -> pd.Series:
-    """Last day (inclusive) of the periods starting at `starts`."""
-    if grain == "day":
-        return starts
+    """Last day (inclusive) of the periods starting at `starts` (numpy: pandas offsets are slow here)."""
+    starts = pd.Series(starts)
+    days = starts.to_numpy().astype("datetime64[D]")
     if grain == "week":
-        return starts + pd.Timedelta(days=6)
-    if grain == "quarter":
-        return starts + pd.offsets.QuarterEnd(0)
-    return starts + pd.offsets.MonthEnd(0)
+        days = days + 6
+    elif grain in ("month", "quarter"):
+        days = (days.astype("datetime64[M]") + (3 if grain == "quarter" else 1)).astype("datetime64[D]") - 1
+    return pd.Series(days.astype(starts.dtype), index=starts.index, name=starts.name)
 
 
 def suggest_grain(df: pd.DataFrame, per_period: int = 10, max_periods: int = 200) -> str:
@@ -344,26 +329,9 @@ def articles_in_period(df: pd.DataFrame, period: Any, grain: str, by: str | None
     return data[mask].sort_values("published", ascending=False)
 
 
-# --- the same series computed in SQL (the overview at 100k articles) -----------------------
+# --- articles behind a point, from the database ------------------------------------------
 
-_DAY = "substr(a.published, 1, 10)"
-PERIOD_SQL = {
-    "day": _DAY,
-    "week": f"date({_DAY}, '-' || ((CAST(strftime('%w', {_DAY}) AS INTEGER) + 6) % 7) || ' days')",
-    "month": "substr(a.published, 1, 7) || '-01'",
-    "quarter": "substr(a.published, 1, 4) || '-' || printf('%02d', "
-               "(CAST(substr(a.published, 6, 2) AS INTEGER) - 1) / 3 * 3 + 1) || '-01'",
-}
 _BY_SQL = {None: "NULL", "lang": "a.lang", "source_country": _ORIGIN_SQL, "top_topic": "a.top_topic"}
-
-
-def daily_counts(db, filters: Filters = Filters()) -> pd.Series:
-    """Articles per day (dated ones), for :func:`suggest_grain_counts`."""
-    where, params = filters.where()
-    df = _frame(db, f"SELECT {_DAY} AS day, COUNT(*) AS n FROM articles a "
-                    f"WHERE {where} AND a.published IS NOT NULL GROUP BY 1", params)
-    return pd.Series(df["n"].to_numpy(), index=pd.to_datetime(df["day"], format="%Y-%m-%d", errors="coerce"),
-                     dtype=int) if len(df) else pd.Series(dtype=int)
 
 
 def suggest_grain_counts(daily: pd.Series, per_period: int = 10, max_periods: int = 200) -> str:
@@ -377,41 +345,6 @@ def suggest_grain_counts(daily: pd.Series, per_period: int = 10, max_periods: in
         if len(counts) <= max_periods and counts.median() >= per_period:
             return grain
     return GRAINS[-1]
-
-
-def tone_series_db(db, filters: Filters = Filters(), grain: str = "month", by: str | None = None,
-                   as_of: dt.date | None = None) -> pd.DataFrame:
-    """:func:`tone_series` computed by SQLite (sum and sum of squares per period), same columns."""
-    keys = ([by] if by else []) + ["period"]
-    columns = keys + ["period_end", "n", "tone", "sd", "ci_low", "ci_high", "few", "partial"]
-    where, params = filters.where()
-    out = _frame(db, f"SELECT {_BY_SQL[by]} AS grp, {PERIOD_SQL[grain]} AS period, COUNT(a.tone) AS n, "
-                     f"AVG(a.tone) AS tone, SUM(a.tone * a.tone) AS ss FROM articles a WHERE {where} "
-                     f"AND a.published IS NOT NULL AND a.tone IS NOT NULL GROUP BY 1, 2", params)
-    if by:
-        out = out.dropna(subset=["grp"])
-    if out.empty:
-        return pd.DataFrame(columns=columns)
-    n = out["n"].to_numpy(dtype=float)
-    variance = (out["ss"].to_numpy(dtype=float) - n * out["tone"].to_numpy(dtype=float) ** 2) / np.maximum(n - 1, 1)
-    out["sd"] = np.where(n > 1, np.sqrt(np.clip(variance, 0, None)), np.nan)
-    out["period"] = pd.to_datetime(out["period"], format="%Y-%m-%d")
-    out = out.rename(columns={"grp": by} if by else {}).drop(columns=["ss"] + ([] if by else ["grp"]))
-    return _finish_series(out.sort_values(keys).reset_index(drop=True), grain, as_of, columns)
-
-
-def topic_share_db(db, filters: Filters = Filters(), grain: str = "month", topics: Sequence[str] | None = None,
-                   as_of: dt.date | None = None) -> pd.DataFrame:
-    """:func:`topic_share` computed by SQLite; pass filters without a topic filter (the denominator)."""
-    where, params = filters.where()
-    rows = _frame(db, f"SELECT {PERIOD_SQL[grain]} AS period, COALESCE(a.top_topic, '(none)') AS topic, "
-                      f"COUNT(*) AS n FROM articles a WHERE {where} AND a.published IS NOT NULL GROUP BY 1, 2",
-                  params)
-    if rows.empty:
-        return pd.DataFrame(columns=["period", "period_end", "topic", "n", "total", "share", "few", "partial"])
-    rows["period"] = pd.to_datetime(rows["period"], format="%Y-%m-%d")
-    counts = rows.pivot_table(index="period", columns="topic", values="n", aggfunc="sum", fill_value=0)
-    return _finish_share(counts, grain, topics, as_of)
 
 
 def articles_in_period_db(db, filters: Filters, period: Any, grain: str, by: str | None = None,
@@ -451,45 +384,26 @@ def topic_share(df: pd.DataFrame, grain: str = "month", topics: Sequence[str] | 
 
 def _finish_share(counts: pd.DataFrame, grain: str, topics: Sequence[str] | None,
                   as_of: dt.date | None) -> pd.DataFrame:
-    """From a period × topic count table (all topics, '(none)' included) to shares."""
+    """From a period × topic count table (all topics, '(none)' included) to shares, one row per
+    period and wanted topic (zero rows kept: stacked bars need them), sorted by period and topic."""
     columns = ["period", "period_end", "topic", "n", "total", "share", "few", "partial"]
-    total = counts.sum(axis=1).rename("total")
-    wanted = list(topics) if topics else [c for c in counts.columns if c != "(none)"]
-    counts = counts.reindex(columns=wanted, fill_value=0)  # zero rows matter for stacked bars
-    out = counts.stack().rename("n").reset_index().rename(columns={"top_topic": "topic"})
-    out = out.merge(total, left_on="period", right_index=True)
+    counts = counts.sort_index()
+    total = counts.to_numpy().sum(axis=1)
+    wanted = sorted(topics) if topics else sorted(c for c in counts.columns if c != "(none)")
+    matrix = counts.reindex(columns=wanted, fill_value=0).to_numpy()
+    out = pd.DataFrame({"period": np.repeat(counts.index.to_numpy(), len(wanted)),
+                        "topic": np.tile(np.array(wanted, dtype=object), len(counts)),
+                        "n": matrix.ravel(), "total": np.repeat(total, len(wanted))})
     out["share"] = out["n"] / out["total"]
     out["period_end"] = period_end(out["period"], grain)
     out["few"] = out["total"] < FEW
     out["partial"] = (out["period_end"] > pd.Timestamp(as_of)) if as_of else False
-    return out[columns].sort_values(["period", "topic"]).reset_index(drop=True)
+    return out[columns]
 
 
 def topic_tone_series(df: pd.DataFrame, grain: str = "month", as_of: dt.date | None = None) -> pd.DataFrame:
     """Tone over time per main topic: :func:`tone_series` grouped by top_topic, column `topic`."""
     return tone_series(df, grain, by="top_topic", as_of=as_of).rename(columns={"top_topic": "topic"})
-
-
-def topic_tone_series_db(db, filters: Filters = Filters(), grain: str = "month",
-                         as_of: dt.date | None = None) -> pd.DataFrame:
-    """:func:`topic_tone_series` computed by SQLite."""
-    return tone_series_db(db, filters, grain, by="top_topic", as_of=as_of).rename(columns={"top_topic": "topic"})
-
-
-def topic_summary_db(db, filters: Filters = Filters()) -> pd.DataFrame:
-    """:func:`topic_summary` computed by SQLite; the share's denominator is every article passing `filters`."""
-    columns = ["topic", "n", "share", "tone", "tense", "cooperative"]
-    where, params = filters.where()
-    out = _frame(db, f"SELECT a.top_topic AS topic, COUNT(*) AS n, AVG(a.tone) AS tone, "
-                     f"AVG(COALESCE(a.tone_class, '') = 'tense') AS tense, "
-                     f"AVG(COALESCE(a.tone_class, '') = 'cooperative') AS cooperative "
-                     f"FROM articles a WHERE {where} GROUP BY 1", params)
-    total = int(out["n"].sum()) if len(out) else 0
-    out = out.dropna(subset=["topic"])
-    if out.empty:
-        return pd.DataFrame(columns=columns)
-    out["share"] = out["n"] / total
-    return out[columns].sort_values(["n", "topic"], ascending=[False, True]).reset_index(drop=True)
 
 
 def topic_summary(df: pd.DataFrame) -> pd.DataFrame:
@@ -511,6 +425,8 @@ def topic_summary(df: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class Headline:
+    """Overview figures for a period and the previous period of the same length (see Facts.headline)."""
+
     start: dt.date | None
     end: dt.date | None
     prev_start: dt.date | None
@@ -531,51 +447,6 @@ class Headline:
         if self.tone is None or self.tone_prev is None:
             return None
         return self.tone - self.tone_prev
-
-
-def _period_figures(db, filters: Filters) -> tuple[int, float | None, int, dict[str, float]]:
-    where, params = filters.where()
-    # Stories: distinct story ids, plus one per article that has none (not yet clustered).
-    n, tone, stories = db.execute(
-        f"SELECT COUNT(*), AVG(a.tone), COUNT(DISTINCT a.story_id) + SUM(a.story_id IS NULL) "
-        f"FROM articles a WHERE {where}", params).fetchone()
-    where_t, params_t = filters.without_topics().where()
-    rows = db.execute(f"SELECT a.top_topic, COUNT(*) FROM articles a WHERE {where_t} GROUP BY 1",
-                      params_t).fetchall()
-    total = sum(c for _, c in rows)
-    shares = {k: c / total for k, c in rows if k} if total else {}
-    return int(n or 0), (None if tone is None else float(tone)), int(stories or 0), shares
-
-
-def headline(db, filters: Filters = Filters(), window_days: int | None = None) -> Headline:
-    """Figures for the selected period against the previous period of the same length.
-
-    The period is the filter's date range; with window_days, the last `window_days` of it
-    (ending at the filter's end date, or at the newest article).
-    """
-    where, params = filters.without_topics().where()
-    lo, hi = db.execute(f"SELECT MIN(substr(a.published,1,10)), MAX(substr(a.published,1,10)) "
-                        f"FROM articles a WHERE {where}", params).fetchone()
-    end = filters.date_to or _as_date(hi)
-    start = filters.date_from or _as_date(lo)
-    if end is None or start is None:
-        return Headline(None, None, None, None)
-    if window_days:
-        start = max(start, end - dt.timedelta(days=window_days - 1))
-    length = (end - start).days + 1
-    prev_end = start - dt.timedelta(days=1)
-    prev_start = prev_end - dt.timedelta(days=length - 1)
-    n, tone, stories, shares = _period_figures(db, replace(filters, date_from=start, date_to=end))
-    n0, tone0, stories0, shares0 = _period_figures(db, replace(filters, date_from=prev_start, date_to=prev_end))
-    result = Headline(start, end, prev_start, prev_end, n, n0, tone, tone0, stories, stories0,
-                      topic_shares=shares)
-    candidates = [k for k in shares if not filters.topics or k in filters.topics]
-    if candidates and n0:
-        # Rising most: the largest gain in share of articles, not in raw count (volume varies).
-        best = max(candidates, key=lambda k: shares[k] - shares0.get(k, 0.0))
-        result.rising_topic, result.rising_share = best, shares[best]
-        result.rising_delta = shares[best] - shares0.get(best, 0.0)
-    return result
 
 
 # --- search and article detail ------------------------------------------------------------

@@ -13,6 +13,7 @@ legend and hover, rather than shown as a drop in volume or tone.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 import re
@@ -97,15 +98,30 @@ def _rgba(color: str, alpha: float) -> str:
 # of Timestamps or of small lists costs ~100x more than copying one array (measured: the topic
 # mix at 100k articles took 1.6 s to build, 0.3 s with arrays).
 
-def midpoints(df: pd.DataFrame) -> np.ndarray:
+def columns(df: pd.DataFrame, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Columns of a period series as numpy arrays, oldest period first.
+
+    Traces are built from arrays: pandas indexing costs milliseconds a call on this machine,
+    and a chart makes hundreds of them.
+    """
+    df = df.sort_values("period", kind="stable")
+    return {name: df[name].to_numpy() for name in names}
+
+
+def midpoints(cols: Mapping[str, np.ndarray]) -> np.ndarray:
     """Middle of each period: a quarter's point and bar sit over the quarter, not at its first day."""
-    return (df["period"] + (df["period_end"] + pd.Timedelta(days=1) - df["period"]) / 2).to_numpy()
+    start, end = cols["period"], cols["period_end"]
+    return start + (end + np.timedelta64(1, "D") - start) / 2
 
 
-def widths_ms(df: pd.DataFrame, share: float = 0.86) -> np.ndarray:
+def widths_ms(cols: Mapping[str, np.ndarray], share: float = 0.86) -> np.ndarray:
     """Bar widths on a date axis (milliseconds): the period's length, with a small gap."""
-    days = (df["period_end"] - df["period"]).dt.days.to_numpy(dtype=float) + 1
+    days = (cols["period_end"] - cols["period"]) / np.timedelta64(1, "D") + 1
     return share * days * 86_400_000.0
+
+
+def _iso_days(dates: np.ndarray) -> list[str]:
+    return [str(d) for d in dates.astype("datetime64[D]")]
 
 
 def rows_array(rows: list[list]) -> np.ndarray:
@@ -127,60 +143,112 @@ def period_label(ts, grain: str) -> str:
     return ts.strftime("%d %b %Y").lstrip("0")
 
 
-class Decor:
-    """Shapes and annotations collected, then set on the figure in one go.
+# --- figures as plain dicts ---------------------------------------------------------------
+#
+# Figures are composed as plain dicts and handed to plotly once: building them through
+# plotly's object model (add_trace, update_layout, update_yaxes...) re-validated every
+# property on every call and took 0.5-2 s a chart here; one go.Figure(spec) takes 5-120 ms.
 
-    Plotly's add_shape/add_annotation revalidate the whole list on every call, which is
-    quadratic: a small-multiples chart took seconds. One assignment takes milliseconds.
-    """
 
-    def __init__(self):
+@functools.lru_cache(maxsize=32)
+def _grid(rows: int, cols: int, options: tuple) -> tuple[dict, dict]:
+    """Axis layout and per-cell axis references of make_subplots(rows, cols, **options)."""
+    fig = make_subplots(rows=rows, cols=cols, **dict(options))
+    layout = fig.to_dict()["layout"]
+    layout.pop("template", None)
+    refs = {}
+    for r in range(1, rows + 1):
+        for c in range(1, cols + 1):
+            sub = fig.get_subplot(r, c)
+            refs[(r, c)] = (sub.xaxis.plotly_name.replace("axis", ""), sub.yaxis.plotly_name.replace("axis", ""))
+    return layout, refs
+
+
+def _merge(target: dict, updates: dict) -> dict:
+    """Nested update, as plotly's update_* does: dicts merge, anything else replaces."""
+    for key, value in updates.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
+    return target
+
+
+class Canvas:
+    """A figure being composed: traces, layout, shapes and annotations as plain dicts."""
+
+    def __init__(self, rows: int | None = None, cols: int = 1, **subplots):
+        if rows is None:
+            self.layout, self.refs = {}, {}
+        else:
+            layout, self.refs = _grid(rows, cols, tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                                                               for k, v in subplots.items())))
+            self.layout = copy.deepcopy(layout)
+        self.data: list[dict] = []
         self.shapes: list[dict] = []
-        self.annotations: list[dict] = []
+        self.annotations: list[dict] = self.layout.pop("annotations", [])
+
+    def add(self, trace: dict, row: int | None = None, col: int | None = None) -> None:
+        if row is not None:
+            x, y = self.refs[(row, col)]
+            trace = {**trace, "xaxis": x, "yaxis": y}
+        self.data.append(trace)
+
+    def ref(self, axis: str, row: int, col: int) -> str:
+        """'x3' style reference of the axis in subplot (row, col)."""
+        return self.refs[(row, col)][0 if axis == "x" else 1]
+
+    def axis(self, axis: str, row: int | None = None, col: int | None = None, **updates) -> None:
+        """Update the axis of one cell, or every axis of that letter (row None)."""
+        if row is None:
+            names = [k for k in self.layout if re.fullmatch(f"{axis}axis\\d*", k)] or [f"{axis}axis"]
+        else:
+            names = [f"{axis}axis{self.ref(axis, row, col)[1:]}"]
+        for name in names:
+            _merge(self.layout.setdefault(name, {}), copy.deepcopy(updates))
+
+    def domain(self, axis_ref: str) -> list[float]:
+        return self.layout[axis_ref[0] + "axis" + axis_ref[1:]]["domain"]
 
 
-def finish(fig: go.Figure, title: str, subtitle: str = "", n: int | None = None, note: str = "",
-           height: int = 460, decor: Decor | None = None) -> go.Figure:
-    """Apply the house style: title, subtitle, the article-count and source note."""
-    decor = decor or Decor()
-    parts = []
-    if n is not None:
-        parts.append(f"{n:,} article{'s' if n != 1 else ''}")
-    if note:
-        parts.append(note)
-    parts.append(SOURCE_NOTE)
-    # yshift in pixels keeps the note clear of tick labels at any figure height.
-    decor.annotations.append(dict(text=" · ".join(parts), xref="paper", yref="paper", x=0, y=0, xanchor="left",
-                                  yanchor="top", yshift=-42, showarrow=False, font=dict(size=11, color=MUTED),
-                                  align="left"))
-    fig.update_layout(template=_TEMPLATE, height=height,
-                      title=dict(text=f"<b>{title}</b>", subtitle=dict(text=subtitle)),
-                      shapes=[*fig.layout.shapes, *decor.shapes],
-                      annotations=[*fig.layout.annotations, *decor.annotations])
-    return fig
+def finish(canvas: Canvas, title: str, subtitle: str = "", n: int | None = None, note: str = "",
+           height: int = 460, source_note: bool = True) -> go.Figure:
+    """Apply the house style (title, subtitle, the article-count and source note); make the figure."""
+    if source_note:
+        parts = []
+        if n is not None:
+            parts.append(f"{n:,} article{'s' if n != 1 else ''}")
+        if note:
+            parts.append(note)
+        parts.append(SOURCE_NOTE)
+        # yshift in pixels keeps the note clear of tick labels at any figure height.
+        canvas.annotations.append(dict(text=" · ".join(parts), xref="paper", yref="paper", x=0, y=0,
+                                       xanchor="left", yanchor="top", yshift=-42, showarrow=False,
+                                       font=dict(size=11, color=MUTED), align="left"))
+    layout = dict(canvas.layout, template=_TEMPLATE, height=height,
+                  title=dict(text=f"<b>{title}</b>", subtitle=dict(text=subtitle)))
+    if canvas.shapes:
+        layout["shapes"] = canvas.shapes
+    if canvas.annotations:
+        layout["annotations"] = canvas.annotations
+    # Not validated here (40-120 ms a chart on this machine): tests build every chart through
+    # plotly's validation (tests/test_dashboard.py::test_every_chart_is_valid_plotly).
+    return go.Figure(dict(data=canvas.data, layout=layout), _validate=False)
 
 
-def _tone_axis(fig: go.Figure, decor: Decor, row=None, col=None, labels: bool = True, title: str = "Tone") -> None:
+def _tone_axis(canvas: Canvas, row: int, col: int, labels: bool = True, title: str = "Tone") -> None:
     """Fixed [-1, 1] axis with the three class bands and, once per plot, their names."""
-    x = "x" if row is None else _ref("x", row, col, fig)
-    y = "y" if row is None else _ref("y", row, col, fig)
+    x, y = canvas.ref("x", row, col), canvas.ref("y", row, col)
     for lo, hi, name, fill, ink in BANDS:
-        decor.shapes.append(dict(type="rect", xref=f"{x} domain", x0=0, x1=1, yref=y, y0=lo, y1=hi,
-                                 fillcolor=fill, line=dict(width=0), layer="below"))
+        canvas.shapes.append(dict(type="rect", xref=f"{x} domain", x0=0, x1=1, yref=y, y0=lo, y1=hi,
+                                  fillcolor=fill, line=dict(width=0), layer="below"))
         if labels:
-            decor.annotations.append(dict(text=name, x=1, xanchor="right", y=(lo + hi) / 2, yanchor="middle",
-                                          xref=f"{x} domain", yref=y, showarrow=False,
-                                          font=dict(size=11, color=ink), opacity=0.9))
-    fig.update_yaxes(range=[-1, 1], tickvals=[-1, -0.5, TENSE_AT, 0, COOPERATIVE_AT, 0.5, 1],
-                     ticktext=["−1", "−0.5", "−0.25", "0", "+0.25", "+0.5", "+1"], gridcolor="rgba(0,0,0,0)",
-                     title_text=title, fixedrange=True, row=row, col=col)
-
-
-def _ref(axis: str, row: int, col: int, fig: go.Figure) -> str:
-    """'x3' style reference of the axis in subplot (row, col)."""
-    sub = fig.get_subplot(row, col)
-    name = (sub.xaxis if axis == "x" else sub.yaxis).plotly_name
-    return name.replace("axis", "")
+            canvas.annotations.append(dict(text=name, x=1, xanchor="right", y=(lo + hi) / 2, yanchor="middle",
+                                           xref=f"{x} domain", yref=y, showarrow=False,
+                                           font=dict(size=11, color=ink), opacity=0.9))
+    canvas.axis("y", row, col, range=[-1, 1], tickvals=[-1, -0.5, TENSE_AT, 0, COOPERATIVE_AT, 0.5, 1],
+                ticktext=["−1", "−0.5", "−0.25", "0", "+0.25", "+0.5", "+1"], gridcolor="rgba(0,0,0,0)",
+                title=dict(text=title), fixedrange=True)
 
 
 # --- events -------------------------------------------------------------------------------
@@ -215,7 +283,7 @@ def _cluster_events(events: pd.DataFrame, span_days: float) -> list[dict]:
     return out
 
 
-def add_events(fig: go.Figure, decor: Decor, events: pd.DataFrame | None, x_min, x_max, strip_row: int = 1,
+def add_events(canvas: Canvas, events: pd.DataFrame | None, x_min, x_max, strip_row: int = 1,
                strip_px: float = 110) -> None:
     """Events in a strip above the plot: a dotted line down through the chart, a rotated label.
 
@@ -227,50 +295,53 @@ def add_events(fig: go.Figure, decor: Decor, events: pd.DataFrame | None, x_min,
     visible = events[(events["date"] >= x_min) & (events["date"] <= x_max)]
     if visible.empty:
         return
-    yref = _ref("y", strip_row, 1, fig)
-    top = fig.layout[yref.replace("y", "yaxis")].domain[1]
+    yref = canvas.ref("y", strip_row, 1)
+    top = canvas.domain(yref)[1]
     # Position on the data row's x axis: the strip's own axis has no data and is not a date axis.
-    xref = _ref("x", strip_row + 1, 1, fig)
+    xref = canvas.ref("x", strip_row + 1, 1)
     max_label = max(12, int(strip_px / 5.6))  # ~5.5 px per character at 10 px font
     for event in _cluster_events(visible, max((x_max - x_min).days, 1)):
         color = EVENT_COLORS.get(str(event["kind"]), MUTED)
-        decor.shapes.append(dict(type="line", x0=event["date"], x1=event["date"], xref=xref, yref="paper", y0=0,
-                                 y1=top, line=dict(color=_rgba(color, 0.6), width=1, dash="dot"), layer="below"))
+        canvas.shapes.append(dict(type="line", x0=event["date"], x1=event["date"], xref=xref, yref="paper", y0=0,
+                                  y1=top, line=dict(color=_rgba(color, 0.6), width=1, dash="dot"), layer="below"))
         label = event["label"] if len(event["label"]) <= max_label else event["label"][:max_label - 1] + "…"
-        decor.annotations.append(dict(x=event["date"], xref=xref, y=0.02, yref=yref + " domain", text=label,
-                                      textangle=-90, xanchor="center", yanchor="bottom", showarrow=False,
-                                      hovertext=event["hover"], font=dict(size=10, color=color),
-                                      bgcolor="rgba(255,255,255,0.85)", borderpad=1))
+        canvas.annotations.append(dict(x=event["date"], xref=xref, y=0.02, yref=yref + " domain", text=label,
+                                       textangle=-90, xanchor="center", yanchor="bottom", showarrow=False,
+                                       hovertext=event["hover"], font=dict(size=10, color=color),
+                                       bgcolor="rgba(255,255,255,0.85)", borderpad=1))
 
 
-def _time_figure(events: pd.DataFrame | None, x0, x1, height: int, counts: bool):
-    """Subplots sharing the time axis: [event strip], tone, [counts]. Returns (fig, tone_row, strip_px)."""
+def _time_canvas(events: pd.DataFrame | None, x0, x1, height: int, counts: bool) -> tuple[Canvas, int, bool]:
+    """Subplots sharing the time axis: [event strip], tone, [counts]. Returns (canvas, tone_row, has_events)."""
     has_events = events is not None and not events.empty and x0 is not None and not (
         events[(events["date"] >= pd.Timestamp(x0)) & (events["date"] <= pd.Timestamp(x1))].empty)
     plot_px = height - MARGIN_TOP - MARGIN_BOTTOM
     strip = STRIP_PX / plot_px if has_events else 0.0
     count_share = 0.18 if counts else 0.0
     heights = ([strip] if has_events else []) + [1 - strip - count_share] + ([count_share] if counts else [])
-    fig = make_subplots(rows=len(heights), cols=1, shared_xaxes=True, row_heights=heights, vertical_spacing=0.025)
+    canvas = Canvas(len(heights), 1, shared_xaxes=True, row_heights=heights, vertical_spacing=0.025)
     if has_events:
-        fig.update_yaxes(visible=False, fixedrange=True, range=[0, 1], row=1, col=1)
-        fig.update_xaxes(showline=False, ticks="", type="date", row=1, col=1)
-    return fig, (2 if has_events else 1), has_events
+        canvas.axis("y", 1, 1, visible=False, fixedrange=True, range=[0, 1])
+        canvas.axis("x", 1, 1, showline=False, ticks="", type="date")
+    return canvas, (2 if has_events else 1), has_events
 
 
 # --- tone ---------------------------------------------------------------------------------
 
-def _point_data(s: pd.DataFrame, grain: str, group) -> np.ndarray:
+_SERIES = ("period", "period_end", "n", "tone", "ci_low", "ci_high", "few", "partial")
+
+
+def _point_data(cols: Mapping[str, np.ndarray], grain: str, group) -> np.ndarray:
     rows = []
-    for r in s.itertuples():
-        ci = "no band: one article" if pd.isna(r.ci_low) else f"{r.ci_low:+.2f} to {r.ci_high:+.2f}"
+    for day, start, n, low, high, few, partial in zip(_iso_days(cols["period"]), cols["period"], cols["n"],
+                                                      cols["ci_low"], cols["ci_high"], cols["few"], cols["partial"]):
+        ci = "no band: one article" if pd.isna(low) else f"{low:+.2f} to {high:+.2f}"
         warn = ""
-        if r.partial:
+        if partial:
             warn += "<br><i>partial period: still running or cut by the date filter</i>"
-        if r.few:
+        if few:
             warn += f"<br><i>fewer than {FEW} articles: read with care</i>"
-        rows.append([pd.Timestamp(r.period).date().isoformat(), group, period_label(r.period, grain), ci,
-                     int(r.n), warn])
+        rows.append([day, group, period_label(start, grain), ci, int(n), warn])
     return rows_array(rows)
 
 
@@ -278,86 +349,95 @@ _TONE_HOVER = ("<b>%{customdata[2]}</b><br>Tone %{y:+.2f} (95% CI %{customdata[3
                "<br>%{customdata[4]} articles%{customdata[5]}<extra>%{fullData.name}</extra>")
 
 
-def _band(fig: go.Figure, s: pd.DataFrame, color: str, name: str, **kw) -> None:
+def _band(canvas: Canvas, cols: Mapping[str, np.ndarray], color: str, name: str, row: int, col: int) -> None:
     """95% band: filled polygons over runs of periods with at least FEW articles.
 
     Below FEW the interval spans most of the scale and would drown the line; those points are
     hollow instead. A period standing alone gets a whisker (a box that wide reads as a selection).
     """
-    ok = (~s["few"].astype(bool)) & s["ci_low"].notna()
+    ok = ~cols["few"].astype(bool) & ~pd.isna(cols["ci_low"])
     if not ok.any():
         return
-    runs = (ok != ok.shift()).cumsum()
+    x, tone = midpoints(cols), cols["tone"].astype(float)
+    hi, lo = cols["ci_high"].astype(float), cols["ci_low"].astype(float)
+    # Runs of consecutive ok periods, as [start, stop) index pairs.
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
     xs, ys, lone = [], [], []
-    for _, run in s[ok].groupby(runs[ok]):
-        if len(run) == 1:
-            lone.append(run)
+    for start, stop in zip(edges[::2], edges[1::2]):
+        if stop - start == 1:
+            lone.append(start)
             continue
-        x, hi, lo = list(midpoints(run)), list(run["ci_high"]), list(run["ci_low"])
-        xs += x + x[::-1] + [None]
-        ys += hi + lo[::-1] + [None]
+        run_x, run_hi, run_lo = list(x[start:stop]), list(hi[start:stop]), list(lo[start:stop])
+        xs += run_x + run_x[::-1] + [None]
+        ys += run_hi + run_lo[::-1] + [None]
     if xs:
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor=_rgba(color, 0.14),
-                                 line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=name), **kw)
+        canvas.add(dict(type="scatter", x=xs, y=ys, mode="lines", fill="toself", fillcolor=_rgba(color, 0.14),
+                        line=dict(width=0), hoverinfo="skip", showlegend=False, legendgroup=name), row, col)
     if lone:
-        one = pd.concat(lone)
-        fig.add_trace(go.Scatter(
-            x=midpoints(one), y=one["tone"], mode="markers", marker=dict(size=1, opacity=0), hoverinfo="skip",
-            showlegend=False, legendgroup=name,
-            error_y=dict(type="data", symmetric=False, array=(one["ci_high"] - one["tone"]).tolist(),
-                         arrayminus=(one["tone"] - one["ci_low"]).tolist(), color=_rgba(color, 0.3),
-                         thickness=8, width=0)), **kw)
+        canvas.add(dict(
+            type="scatter", x=x[lone], y=tone[lone], mode="markers", marker=dict(size=1, opacity=0),
+            hoverinfo="skip", showlegend=False, legendgroup=name,
+            error_y=dict(type="data", symmetric=False, array=(hi[lone] - tone[lone]).tolist(),
+                         arrayminus=(tone[lone] - lo[lone]).tolist(), color=_rgba(color, 0.3),
+                         thickness=8, width=0)), row, col)
 
 
-def _tone_traces(fig: go.Figure, s: pd.DataFrame, *, name: str, color: str, grain: str, group=None,
-                 band: bool = True, row=None, col=None, showlegend: bool = True) -> None:
-    """Band, line with per-point markers (hollow when few) and a dashed partial tail."""
-    s = s.sort_values("period")
-    whole, part = s[~s["partial"].astype(bool)], s[s["partial"].astype(bool)]
-    kw = dict(row=row, col=col) if row else {}
+def _take(cols: Mapping[str, np.ndarray], rows) -> dict[str, np.ndarray]:
+    return {name: values[rows] for name, values in cols.items()}
+
+
+def _tone_traces(canvas: Canvas, cols: Mapping[str, np.ndarray], *, name: str, color: str, grain: str, row: int,
+                 col: int, group=None, band: bool = True, showlegend: bool = True) -> None:
+    """Band, line with per-point markers (hollow when few) and a dashed partial tail.
+
+    cols: the series' columns (see :func:`columns`), oldest first.
+    """
+    partial = cols["partial"].astype(bool)
+    whole = _take(cols, ~partial)
     if band:
-        _band(fig, whole, color, name, **kw)
+        _band(canvas, whole, color, name, row, col)
     few = whole["few"].astype(bool).tolist()
-    fig.add_trace(go.Scatter(
-        x=midpoints(whole), y=whole["tone"], mode="lines+markers", name=name, legendgroup=name,
-        showlegend=showlegend, line=dict(color=color, width=2.4),
+    canvas.add(dict(
+        type="scatter", x=midpoints(whole), y=whole["tone"], mode="lines+markers", name=name,
+        legendgroup=name, showlegend=showlegend, line=dict(color=color, width=2.4),
         marker=dict(color=["white" if f else color for f in few], size=[9 if f else 7 for f in few],
                     symbol="circle", line=dict(color=color, width=2)),
-        customdata=_point_data(whole, grain, group), hovertemplate=_TONE_HOVER), **kw)
-    if len(part):
+        customdata=_point_data(whole, grain, group), hovertemplate=_TONE_HOVER), row, col)
+    if partial.any():
         # Dashed from the last whole period to the running one, hollow: "not finished", not "fell".
-        tail = pd.concat([whole.tail(1), part]) if len(whole) else part
-        fig.add_trace(go.Scatter(
-            x=midpoints(tail), y=tail["tone"], mode="lines+markers", name=f"{name} (partial)",
-            legendgroup=name, showlegend=False, line=dict(color=color, width=2, dash="dot"),
+        last_whole = np.flatnonzero(~partial)[-1:]
+        tail = _take(cols, np.concatenate([last_whole, np.flatnonzero(partial)]))
+        canvas.add(dict(
+            type="scatter", x=midpoints(tail), y=tail["tone"], mode="lines+markers",
+            name=f"{name} (partial)", legendgroup=name, showlegend=False, line=dict(color=color, width=2, dash="dot"),
             marker=dict(color="white", size=9, symbol="circle", line=dict(color=color, width=2)),
-            customdata=_point_data(tail, grain, group), hovertemplate=_TONE_HOVER), **kw)
+            customdata=_point_data(tail, grain, group), hovertemplate=_TONE_HOVER), row, col)
 
 
-def _legend_keys(fig: go.Figure, has_few: bool, has_partial: bool) -> None:
+def _legend_keys(canvas: Canvas, has_few: bool, has_partial: bool) -> None:
     """Legend entries that explain the hollow and dashed marks."""
     if has_few:
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"Fewer than {FEW} articles",
-                                 marker=dict(color="white", size=9, line=dict(color=MUTED, width=2))))
+        canvas.add(dict(type="scatter", x=[None], y=[None], mode="markers", name=f"Fewer than {FEW} articles",
+                        marker=dict(color="white", size=9, line=dict(color=MUTED, width=2))))
     if has_partial:
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="Partial period",
-                                 line=dict(color=MUTED, width=2, dash="dot")))
+        canvas.add(dict(type="scatter", x=[None], y=[None], mode="lines", name="Partial period",
+                        line=dict(color=MUTED, width=2, dash="dot")))
 
 
 def _x_bounds(series: pd.DataFrame):
     if series.empty:
         return None, None
-    return series["period"].min(), series["period_end"].max()
+    return pd.Timestamp(series["period"].to_numpy().min()), pd.Timestamp(series["period_end"].to_numpy().max())
 
 
-def _time_range(fig: go.Figure, series: pd.DataFrame) -> None:
+def _time_range(canvas: Canvas, series: pd.DataFrame) -> None:
     """The x axis spans the periods shown: one period alone must not zoom in to milliseconds."""
     x0, x1 = _x_bounds(series)
     if x0 is not None:
-        fig.update_xaxes(range=[x0, x1 + pd.Timedelta(days=1)])
+        canvas.axis("x", range=[x0, x1 + pd.Timedelta(days=1)])
 
 
-def _shade(decor: Decor, shade: tuple | None) -> None:
+def _shade(canvas: Canvas, shade: tuple | None) -> None:
     """Grey a comparison period (x0, x1, label) behind the data, its name at the top left.
 
     On subplots sharing the time axis, x is the first row's axis; every row matches it.
@@ -365,26 +445,26 @@ def _shade(decor: Decor, shade: tuple | None) -> None:
     if not shade:
         return
     x0, x1, label = shade
-    decor.shapes.append(dict(type="rect", xref="x", x0=pd.Timestamp(x0), x1=pd.Timestamp(x1), yref="paper", y0=0,
-                             y1=1, fillcolor="rgba(107,114,128,0.13)", line=dict(width=0), layer="below"))
-    decor.annotations.append(dict(text=plain(label), x=pd.Timestamp(x0), xref="x", xanchor="left", y=1, yref="paper",
-                                  yanchor="top", showarrow=False, font=dict(size=11, color=MUTED),
-                                  bgcolor="rgba(255,255,255,0.8)"))
+    canvas.shapes.append(dict(type="rect", xref="x", x0=pd.Timestamp(x0), x1=pd.Timestamp(x1), yref="paper",
+                              y0=0, y1=1, fillcolor="rgba(107,114,128,0.13)", line=dict(width=0), layer="below"))
+    canvas.annotations.append(dict(text=plain(label), x=pd.Timestamp(x0), xref="x", xanchor="left", y=1,
+                                   yref="paper", yanchor="top", showarrow=False, font=dict(size=11, color=MUTED),
+                                   bgcolor="rgba(255,255,255,0.8)"))
 
 
-def _integer_ticks(fig: go.Figure, top: float, axis: str = "x", **where) -> None:
+def _integer_ticks(canvas: Canvas, top: float, axis: str = "x", row: int | None = None, col: int | None = None) -> None:
     """Counts get whole-number ticks (plotly would label 0.5 articles on a short axis)."""
     if top <= 8:
-        (fig.update_xaxes if axis == "x" else fig.update_yaxes)(dtick=1, tick0=0, **where)
+        canvas.axis(axis, row, col, dtick=1, tick0=0)
 
 
 def empty_figure(title: str, subtitle: str = "", message: str = "No articles match these filters.") -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                       font=dict(size=15, color=MUTED))
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return finish(fig, title, subtitle, 0, height=320)
+    canvas = Canvas()
+    canvas.annotations.append(dict(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                                   font=dict(size=15, color=MUTED)))
+    canvas.axis("x", visible=False)
+    canvas.axis("y", visible=False)
+    return finish(canvas, title, subtitle, 0, height=320)
 
 
 def tone_timeline(series: pd.DataFrame, *, grain: str = "month", title: str = "Tone of Morocco–France relations",
@@ -397,29 +477,29 @@ def tone_timeline(series: pd.DataFrame, *, grain: str = "month", title: str = "T
     if series.empty:
         return empty_figure(title, subtitle)
     x0, x1 = _x_bounds(series)
-    fig, row, has_events = _time_figure(events, x0, x1, height, counts=True)
-    _tone_traces(fig, series, name="Mean tone", color=color, grain=grain, row=row, col=1)
-    part = series["partial"].astype(bool)
-    fig.add_trace(go.Bar(
-        x=midpoints(series), y=series["n"], name="Articles", showlegend=False, width=widths_ms(series),
+    canvas, row, has_events = _time_canvas(events, x0, x1, height, counts=True)
+    cols = columns(series, _SERIES)
+    _tone_traces(canvas, cols, name="Mean tone", color=color, grain=grain, row=row, col=1)
+    part = cols["partial"].astype(bool)
+    canvas.add(dict(
+        type="bar", x=midpoints(cols), y=cols["n"], name="Articles", showlegend=False, width=widths_ms(cols),
         marker=dict(color=[_rgba(ACCENT, 0.25) if p else _rgba(ACCENT, 0.55) for p in part],
                     pattern=dict(shape=["/" if p else "" for p in part], fgcolor=ACCENT)),
-        customdata=rows_array([[pd.Timestamp(p).date().isoformat(), None, period_label(p, grain)]
-                               for p in series["period"]]),
-        hovertemplate="<b>%{customdata[2]}</b><br>%{y} articles<extra></extra>"), row=row + 1, col=1)
-    decor = Decor()
-    _tone_axis(fig, decor, row=row, col=1)
-    fig.update_yaxes(title_text="Articles", rangemode="tozero", row=row + 1, col=1, fixedrange=True)
-    _integer_ticks(fig, series["n"].max(), "y", row=row + 1, col=1)
-    _time_range(fig, series)
-    _legend_keys(fig, bool(series["few"].any()), bool(part.any()))
+        customdata=rows_array([[day, None, period_label(p, grain)]
+                               for day, p in zip(_iso_days(cols["period"]), cols["period"])]),
+        hovertemplate="<b>%{customdata[2]}</b><br>%{y} articles<extra></extra>"), row + 1, 1)
+    _tone_axis(canvas, row, 1)
+    canvas.axis("y", row + 1, 1, title=dict(text="Articles"), rangemode="tozero", fixedrange=True)
+    _integer_ticks(canvas, series["n"].max(), "y", row + 1, 1)
+    _time_range(canvas, series)
+    _legend_keys(canvas, bool(series["few"].any()), bool(part.any()))
     if (~series["few"].astype(bool)).any():
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="95% confidence band",
-                                 line=dict(color=_rgba(color, 0.3), width=10)))
+        canvas.add(dict(type="scatter", x=[None], y=[None], mode="lines", name="95% confidence band",
+                        line=dict(color=_rgba(color, 0.3), width=10)))
     if has_events:
-        add_events(fig, decor, events, x0, x1, strip_row=1, strip_px=STRIP_PX)
-    _shade(decor, shade)
-    return finish(fig, title, subtitle, int(series["n"].sum()), height=height, decor=decor)
+        add_events(canvas, events, x0, x1, strip_row=1, strip_px=STRIP_PX)
+    _shade(canvas, shade)
+    return finish(canvas, title, subtitle, int(series["n"].sum()), height=height)
 
 
 def tone_by_group(series: pd.DataFrame, by: str, *, grain: str = "month", title: str = "", subtitle: str = "",
@@ -431,20 +511,18 @@ def tone_by_group(series: pd.DataFrame, by: str, *, grain: str = "month", title:
     names = names or (LANG_NAMES if by == "lang" else ORIGIN_NAMES if by == "source_country" else {})
     colors = colors or (LANG_COLORS if by == "lang" else ORIGIN_COLORS if by == "source_country" else {})
     x0, x1 = _x_bounds(series)
-    fig, row, has_events = _time_figure(events, x0, x1, height, counts=False)
+    canvas, row, has_events = _time_canvas(events, x0, x1, height, counts=False)
     for i, (group, s) in enumerate(series.groupby(by, sort=True)):
         total = int(s["n"].sum())
-        _tone_traces(fig, s, name=f"{plain(names.get(group, group))} ({total:,})", row=row, col=1,
+        _tone_traces(canvas, columns(s, _SERIES), name=f"{plain(names.get(group, group))} ({total:,})", row=row, col=1,
                      color=colors.get(group, FALLBACK[i % len(FALLBACK)]), grain=grain, group=group, band=False)
-    decor = Decor()
-    _tone_axis(fig, decor, row=row, col=1)
-    _time_range(fig, series)
-    _legend_keys(fig, bool(series["few"].any()), bool(series["partial"].any()))
+    _tone_axis(canvas, row, 1)
+    _time_range(canvas, series)
+    _legend_keys(canvas, bool(series["few"].any()), bool(series["partial"].any()))
     if has_events:
-        add_events(fig, decor, events, x0, x1, strip_row=1, strip_px=STRIP_PX)
-    _shade(decor, shade)
-    return finish(fig, title, subtitle, int(series["n"].sum()), height=height,
-                  note="95% band in the hover", decor=decor)
+        add_events(canvas, events, x0, x1, strip_row=1, strip_px=STRIP_PX)
+    _shade(canvas, shade)
+    return finish(canvas, title, subtitle, int(series["n"].sum()), height=height, note="95% band in the hover")
 
 
 # --- topics -------------------------------------------------------------------------------
@@ -458,32 +536,41 @@ def topic_share_chart(share: pd.DataFrame, *, grain: str = "month", title: str =
         return empty_figure(title, subtitle)
     labels, colors = labels or topic_labels(), colors or topic_colors()
     order = list(colors) + sorted(set(share["topic"]) - set(colors))
-    fig = go.Figure()
+    canvas = Canvas()
     by_topic = dict(list(share.sort_values("period").groupby("topic", sort=False)))
     for i, topic in enumerate(t for t in order if t in by_topic):
         s = by_topic[topic]
         color = colors.get(topic, FALLBACK[i % len(FALLBACK)])
-        few, part = s["few"].astype(bool).tolist(), s["partial"].astype(bool).tolist()
-        fig_data = [[pd.Timestamp(p).date().isoformat(), topic, period_label(p, grain), int(n), int(t),
-                     labels.get(topic, topic), " (partial period)" if pt else ""]
-                    for p, n, t, pt in zip(s["period"], s["n"], s["total"], part)]
-        trace = go.Bar(x=midpoints(s), y=s["share"], width=widths_ms(s, 0.9), name=labels.get(topic, topic),
-                       customdata=rows_array(fig_data),
-                       marker=dict(color=color, opacity=np.where(few, 0.45, 1.0),
-                                   pattern=dict(shape=["/" if p else "" for p in part], fgcolor="white")),
-                       hovertemplate="<b>%{customdata[5]}</b> · %{customdata[2]}%{customdata[6]}<br>"
-                                     "%{y:.0%} of relevant articles (%{customdata[3]} of %{customdata[4]})"
-                                     "<extra></extra>")
-        fig.add_trace(trace)
-    fig.update_layout(barmode="stack", bargap=0.08)
-    _time_range(fig, share)
-    fig.update_yaxes(tickformat=".0%", range=[0, 1], title_text="Share of relevant articles", fixedrange=True)
+        s = columns(s, ("period", "period_end", "n", "total", "share", "few", "partial"))
+        few, part = s["few"].astype(bool), s["partial"].astype(bool).tolist()
+        fig_data = [[day, topic, period_label(p, grain), int(n), int(t), labels.get(topic, topic),
+                     " (partial period)" if pt else ""]
+                    for day, p, n, t, pt in zip(_iso_days(s["period"]), s["period"], s["n"], s["total"], part)]
+        canvas.add(dict(
+            type="bar", x=midpoints(s), y=s["share"], width=widths_ms(s, 0.9),
+            name=labels.get(topic, topic), customdata=rows_array(fig_data),
+            marker=dict(color=color, opacity=np.where(few, 0.45, 1.0),
+                        pattern=dict(shape=["/" if p else "" for p in part], fgcolor="white")),
+            hovertemplate="<b>%{customdata[5]}</b> · %{customdata[2]}%{customdata[6]}<br>"
+                          "%{y:.0%} of relevant articles (%{customdata[3]} of %{customdata[4]})<extra></extra>"))
+    canvas.layout.update(barmode="stack", bargap=0.08)
+    _time_range(canvas, share)
+    canvas.axis("y", tickformat=".0%", range=[0, 1], title=dict(text="Share of relevant articles"), fixedrange=True)
     total = int(share.drop_duplicates("period")["total"].sum())
-    decor = Decor()
-    _shade(decor, shade)
-    return finish(fig, title, subtitle, total, height=height, decor=decor,
+    _shade(canvas, shade)
+    return finish(canvas, title, subtitle, total, height=height,
                   note=f"Denominator: all relevant articles of the period · faded: fewer than {FEW} articles"
                        " · hatched: partial period")
+
+
+def _panel_titles(canvas: Canvas, titles: Sequence[str], cols: int) -> None:
+    """Panel titles centred over each cell, as make_subplots(subplot_titles=...) places them."""
+    for i, text in enumerate(titles):
+        x_ref, y_ref = canvas.refs[(i // cols + 1, i % cols + 1)]
+        x_domain, y_domain = canvas.domain(x_ref), canvas.domain(y_ref)
+        canvas.annotations.append(dict(font=dict(size=13, color=INK), showarrow=False, text=text,
+                                       x=(x_domain[0] + x_domain[1]) / 2, xanchor="center", xref="paper",
+                                       y=y_domain[1], yanchor="bottom", yref="paper"))
 
 
 def topic_tone_grid(series: pd.DataFrame, *, grain: str = "month", title: str = "Tone by topic",
@@ -496,26 +583,25 @@ def topic_tone_grid(series: pd.DataFrame, *, grain: str = "month", title: str = 
     topics = [t for t in colors if t in set(series["topic"])] + sorted(set(series["topic"]) - set(colors))
     rows = math.ceil(len(topics) / cols)
     counts = series.groupby("topic")["n"].sum()
-    fig = make_subplots(rows=rows, cols=cols, shared_xaxes=True, shared_yaxes=True, vertical_spacing=0.16,
-                        horizontal_spacing=0.025,
-                        subplot_titles=[f"{labels.get(t, t)} ({int(counts[t]):,})" for t in topics])
-    fig.update_annotations(font=dict(size=13, color=INK))  # only the panel titles exist yet
-    decor = Decor()
+    canvas = Canvas(rows, cols, shared_xaxes=True, shared_yaxes=True, vertical_spacing=0.16,
+                    horizontal_spacing=0.025)
+    _panel_titles(canvas, [f"{labels.get(t, t)} ({int(counts[t]):,})" for t in topics], cols)
+    by_topic = dict(list(series.groupby("topic", sort=False)))
     for i, topic in enumerate(topics):
         r, c = i // cols + 1, i % cols + 1
         # No bands here: per-topic periods are small, and wide bands in small panels read as noise.
-        _tone_traces(fig, series[series["topic"] == topic], name=labels.get(topic, topic),
+        _tone_traces(canvas, columns(by_topic[topic], _SERIES), name=labels.get(topic, topic),
                      color=colors.get(topic, FALLBACK[i % len(FALLBACK)]), grain=grain, group=topic,
                      row=r, col=c, showlegend=False, band=False)
-        _tone_axis(fig, decor, row=r, col=c, labels=(c == cols), title="Tone" if c == 1 else "")
-    _legend_keys(fig, bool(series["few"].any()), bool(series["partial"].any()))
-    _time_range(fig, series)
-    fig.update_xaxes(nticks=4)  # panels are ~200 px wide: more date labels run into each other
+        _tone_axis(canvas, r, c, labels=(c == cols), title="Tone" if c == 1 else "")
+    _legend_keys(canvas, bool(series["few"].any()), bool(series["partial"].any()))
+    _time_range(canvas, series)
+    canvas.axis("x", nticks=4)  # panels are ~200 px wide: more date labels run into each other
     height = MARGIN_TOP + MARGIN_BOTTOM + 250 * rows
     # Legend above the panel titles (34 px higher than the plot area's top).
-    fig.update_layout(legend=dict(orientation="h", y=1 + 34 / (height - MARGIN_TOP - MARGIN_BOTTOM)))
-    return finish(fig, title, subtitle, int(series["n"].sum()), height=height,
-                  note="Each panel: articles whose main topic it is · 95% band in the hover", decor=decor)
+    canvas.layout["legend"] = dict(orientation="h", y=1 + 34 / (height - MARGIN_TOP - MARGIN_BOTTOM))
+    return finish(canvas, title, subtitle, int(series["n"].sum()), height=height,
+                  note="Each panel: articles whose main topic it is · 95% band in the hover")
 
 
 def topic_bars(summary: pd.DataFrame, *, title: str = "Articles by main topic", subtitle: str = "",
@@ -525,29 +611,30 @@ def topic_bars(summary: pd.DataFrame, *, title: str = "Articles by main topic", 
         return empty_figure(title, subtitle)
     labels, colors = labels or topic_labels(), colors or topic_colors()
     s = summary.sort_values("n")
-    fig = go.Figure(go.Bar(
-        y=[labels.get(t, t) for t in s["topic"]], x=s["n"], orientation="h",
-        marker_color=[colors.get(t, MUTED) for t in s["topic"]],
+    canvas = Canvas()
+    canvas.add(dict(
+        type="bar", y=[labels.get(t, t) for t in s["topic"]], x=s["n"].to_numpy(), orientation="h",
+        marker=dict(color=[colors.get(t, MUTED) for t in s["topic"]]),
         text=[f"{sh:.0%} · tone {tn:+.2f}" for sh, tn in zip(s["share"], s["tone"])], textposition="auto",
-        customdata=s["topic"], hovertemplate="%{y}: %{x} articles<extra></extra>"))
-    fig.update_yaxes(automargin=True)  # long topic names must not be cut
-    _integer_ticks(fig, s["n"].max())
-    return finish(fig, title, subtitle, int(s["n"].sum()), height=MARGIN_TOP + MARGIN_BOTTOM + 34 * len(s) + 30)
+        customdata=s["topic"].to_numpy(), hovertemplate="%{y}: %{x} articles<extra></extra>"))
+    canvas.axis("y", automargin=True)  # long topic names must not be cut
+    _integer_ticks(canvas, s["n"].max())
+    return finish(canvas, title, subtitle, int(s["n"].sum()), height=MARGIN_TOP + MARGIN_BOTTOM + 34 * len(s) + 30)
 
 
 def article_topics_chart(topics: pd.DataFrame, labels: Mapping[str, str] | None = None,
                          colors: Mapping[str, str] | None = None, title: str = "Topic scores") -> go.Figure:
     labels, colors = labels or topic_labels(), colors or topic_colors()
     s = topics.sort_values("score")
-    fig = go.Figure(go.Bar(y=[labels.get(t, t) for t in s["topic"]], x=s["score"], orientation="h",
-                           marker_color=[colors.get(t, MUTED) for t in s["topic"]],
-                           hovertemplate="%{y}: %{x:.2f}<extra></extra>"))
-    fig.update_xaxes(range=[0, 1], title_text="Score (0–1)")
-    fig.update_yaxes(automargin=True)
-    fig = finish(fig, title, "Fit of the relevant sentences to each topic", None, height=380)
-    fig.layout.annotations = ()  # one article: no count or source note needed inside a detail view
-    fig.update_layout(margin=dict(t=80, b=50))
-    return fig
+    canvas = Canvas()
+    canvas.add(dict(type="bar", y=[labels.get(t, t) for t in s["topic"]], x=s["score"].to_numpy(), orientation="h",
+                    marker=dict(color=[colors.get(t, MUTED) for t in s["topic"]]),
+                    hovertemplate="%{y}: %{x:.2f}<extra></extra>"))
+    canvas.axis("x", range=[0, 1], title=dict(text="Score (0–1)"))
+    canvas.axis("y", automargin=True)
+    # One article: no count or source note needed inside a detail view.
+    canvas.layout["margin"] = dict(t=80, b=50)
+    return finish(canvas, title, "Fit of the relevant sentences to each topic", None, height=380, source_note=False)
 
 
 # --- data status --------------------------------------------------------------------------
@@ -560,18 +647,18 @@ def count_bars(counts: pd.DataFrame, key: str, *, title: str, subtitle: str = ""
     names = names or {}
     s = counts.iloc[::-1] if horizontal else counts
     cats = [plain(names.get(k, k)) for k in s[key]]
-    other = s["articles"] - s["relevant"]
-    fig = go.Figure()
-    for label, values, color in (("Relevant", s["relevant"], ACCENT), ("Not relevant", other, "#c9ced6")):
-        fig.add_trace(go.Bar(x=values if horizontal else cats, y=cats if horizontal else values, name=label,
-                             orientation="h" if horizontal else "v", marker_color=color,
-                             hovertemplate="%{" + ("y" if horizontal else "x") + "}: %{"
-                                           + ("x" if horizontal else "y") + "} articles<extra>" + label + "</extra>"))
-    fig.update_layout(barmode="stack")
-    fig.update_yaxes(automargin=True)  # source names are long: never cut them
-    _integer_ticks(fig, counts["articles"].max(), "x" if horizontal else "y")
+    other = (s["articles"] - s["relevant"]).to_numpy()
+    canvas = Canvas()
+    for label, values, color in (("Relevant", s["relevant"].to_numpy(), ACCENT), ("Not relevant", other, "#c9ced6")):
+        canvas.add(dict(type="bar", x=values if horizontal else cats, y=cats if horizontal else values, name=label,
+                        orientation="h" if horizontal else "v", marker=dict(color=color),
+                        hovertemplate="%{" + ("y" if horizontal else "x") + "}: %{"
+                                      + ("x" if horizontal else "y") + "} articles<extra>" + label + "</extra>"))
+    canvas.layout["barmode"] = "stack"
+    canvas.axis("y", automargin=True)  # source names are long: never cut them
+    _integer_ticks(canvas, counts["articles"].max(), "x" if horizontal else "y")
     height = max(300, MARGIN_TOP + MARGIN_BOTTOM + 24 * len(s)) if horizontal else 440
-    return finish(fig, title, subtitle, int(counts["articles"].sum()), height=height)
+    return finish(canvas, title, subtitle, int(counts["articles"].sum()), height=height)
 
 
 def config_for(filename: str) -> dict:

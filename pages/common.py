@@ -18,6 +18,7 @@ import streamlit as st
 from monitor import analytics as A
 from monitor import charts as C
 from monitor import store
+from monitor.facts import Facts
 from monitor.text import is_rtl as text_is_rtl
 from monitor.settings import PROJECT_DIR, Settings
 
@@ -68,7 +69,7 @@ def find_source() -> tuple[Source | None, str]:
         return None, f"No database yet at `{path}`. {EMPTY_HELP}"
     try:
         with connect(str(path)) as db:
-            count = db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+            count = db.execute("SELECT EXISTS (SELECT 1 FROM articles)").fetchone()[0]  # COUNT(*) scans 100k rows
             version = store.data_version(db)
     except sqlite3.Error as exc:
         return None, f"The database at `{path}` cannot be read ({exc}). {EMPTY_HELP}"
@@ -96,6 +97,27 @@ def query(name: str, path: str, version: str, *args, **kwargs):
 
 def q(src: Source, name: str, *args, **kwargs):
     return query(name, src.path, src.version, *args, **kwargs)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _facts(path: str, version: str) -> Facts:
+    """The column snapshot behind every chart, read once per data version.
+
+    A resource, not cache_data: it is immutable (read-only arrays) and copying its ~5 MB at
+    100k articles on every use would cost more than the aggregates computed from it.
+    """
+    with connect(path) as db:
+        return Facts.load(db)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _aggregate(name: str, path: str, version: str, *args, **kwargs):
+    return getattr(_facts(path, version), name)(*args, **kwargs)
+
+
+def agg(src: Source, name: str, *args, **kwargs):
+    """A monitor.facts.Facts aggregate (tone_series, topic_share, headline...), cached per data version."""
+    return _aggregate(name, src.path, src.version, *args, **kwargs)
 
 
 @st.cache_data(show_spinner=False)
@@ -157,7 +179,7 @@ def _reset() -> None:
 
 def sidebar_filters(src: Source) -> A.Filters:
     """Filter widgets in the sidebar (rendered on every page, so the state carries over)."""
-    options = q(src, "filter_options")
+    options = agg(src, "filter_options")
     labels = taxonomy()[0]
     if not st.session_state.get("filters_ready"):
         _init_from_url(options)
@@ -215,15 +237,10 @@ def current_filters() -> A.Filters:
     return st.session_state.get("filters", A.Filters())
 
 
-def grain_for(df: pd.DataFrame) -> str:
+def grain_for(src: Source, filters: A.Filters) -> str:
+    """The time step picked in the sidebar, or the one suggested for the selection's volume."""
     grain = st.session_state.get("f_grain", "auto")
-    return A.suggest_grain(df) if grain == "auto" else grain
-
-
-def grain_for_counts(src: Source, filters: A.Filters) -> str:
-    """grain_for without loading the articles: from the articles per day."""
-    grain = st.session_state.get("f_grain", "auto")
-    return A.suggest_grain_counts(q(src, "daily_counts", filters)) if grain == "auto" else grain
+    return agg(src, "suggest_grain", filters) if grain == "auto" else grain
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -240,15 +257,12 @@ def figure(key: tuple, build):
     return _figure(repr(key), build)
 
 
-def subtitle(filters: A.Filters, df: pd.DataFrame | None, grain: str | None = None) -> str:
+def subtitle(src: Source, filters: A.Filters, grain: str | None = None) -> str:
+    """Chart subtitle: the selection, its dates (the data's own when the filter leaves them open), the step."""
     step = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly"}.get(grain or "", "")
-    return C.describe([filters.describe(taxonomy()[0]), A.date_span(filters, df), step])
-
-
-def subtitle_db(src: Source, filters: A.Filters, grain: str | None = None) -> str:
-    """subtitle without loading the articles: the data's dates from the articles per day."""
-    days = q(src, "daily_counts", filters).index
-    return subtitle(filters, pd.DataFrame({"published": days}), grain)
+    first, last = agg(src, "date_span", filters)
+    dates = pd.DataFrame({"published": pd.to_datetime([d for d in (first, last) if d])})
+    return C.describe([filters.describe(taxonomy()[0]), A.date_span(filters, dates), step])
 
 
 # --- charts -------------------------------------------------------------------------------

@@ -15,14 +15,14 @@ def render() -> None:
     if src is None:
         return
     filters = common.current_filters()
-    # Aggregated in SQLite, like the Overview: articles are never loaded one by one here.
-    grain = common.grain_for_counts(src, filters)
+    # From the column snapshot (monitor.facts), like the Overview: never article by article.
+    grain = common.grain_for(src, filters)
     as_of = common.q(src, "coverage_end", filters)
-    overall = common.q(src, "tone_series_db", filters, grain, as_of=as_of)
+    overall = common.agg(src, "tone_series", filters, grain, as_of=as_of)
     if overall.empty:
         st.info("No relevant articles match these filters.")
         return
-    sub = common.subtitle_db(src, filters, grain)
+    sub = common.subtitle(src, filters, grain)
     st.caption("Tone runs from −1 (tense) to +1 (cooperative). Bands: 95% confidence of the period mean; "
                f"hollow points rest on fewer than {A.FEW} articles; a dotted end is a period still running.")
 
@@ -34,7 +34,7 @@ def render() -> None:
 
     for by, title, name in (("lang", "Tone by language of publication", "tone-by-language"),
                             ("source_country", "Tone by press origin", "tone-by-origin")):
-        series = common.q(src, "tone_series_db", filters, grain, by=by, as_of=as_of)
+        series = common.agg(src, "tone_series", filters, grain, by=by, as_of=as_of)
         fig = common.figure((name, *version), lambda: C.tone_by_group(
             series, by, grain=grain, title=title, subtitle=sub, events=common.events()))
         event = common.chart(fig, name, key=f"tone_{by}", selectable=True)

@@ -16,16 +16,16 @@ def render() -> None:
     filters = common.current_filters()
     labels, colors = common.taxonomy()
     # Shares are of all relevant articles, so count without the topic filter and pick topics after.
-    # Everything is aggregated in SQLite: articles are never loaded one by one here.
+    # Everything comes from the column snapshot (monitor.facts), never article by article.
     everything = filters.without_topics()
     chosen = list(filters.topics) or None
-    grain = common.grain_for_counts(src, everything)
+    grain = common.grain_for(src, everything)
     as_of = common.q(src, "coverage_end", filters)
-    share = common.q(src, "topic_share_db", everything, grain, chosen, as_of=as_of)
+    share = common.agg(src, "topic_share", everything, grain, chosen, as_of=as_of)
     if share.empty:
         st.info("No relevant articles match these filters.")
         return
-    sub = common.subtitle_db(src, everything, grain)
+    sub = common.subtitle(src, everything, grain)
     st.caption("Each relevant article has one main topic (its highest topic score). "
                "Shares are of all relevant articles in the period, after the other filters.")
 
@@ -35,11 +35,11 @@ def render() -> None:
     event = common.chart(fig, "topic-share", key="topics_share", selectable=True)
     common.articles_behind_db(src, event, fig, everything, grain, "top_topic", key="topics_share_behind")
 
-    summary = common.q(src, "topic_summary_db", everything)
+    summary = common.agg(src, "topic_summary", everything)
     if chosen:
         summary = summary[summary["topic"].isin(chosen)]
     fig = common.figure(("topic-totals", *version), lambda: C.topic_bars(
-        summary, title="Articles by main topic", subtitle=common.subtitle_db(src, everything),
+        summary, title="Articles by main topic", subtitle=common.subtitle(src, everything),
         labels=labels, colors=colors))
     common.chart(fig, "topic-totals", key="topics_bars")
     with st.expander("Table: topics in the selection"):
@@ -51,7 +51,7 @@ def render() -> None:
                                     "tense": st.column_config.NumberColumn("Tense", format="percent"),
                                     "cooperative": st.column_config.NumberColumn("Cooperative", format="percent")})
 
-    series = common.q(src, "topic_tone_series_db", filters, grain, as_of=as_of)
+    series = common.agg(src, "topic_tone_series", filters, grain, as_of=as_of)
     fig = common.figure(("tone-by-topic", *version), lambda: C.topic_tone_grid(
         series, grain=grain, subtitle=sub, labels=labels, colors=colors))
     event = common.chart(fig, "tone-by-topic", key="topics_tone", selectable=True)

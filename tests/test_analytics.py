@@ -19,6 +19,7 @@ import pytest
 
 from monitor import analytics as A
 from monitor import store
+from monitor.facts import Facts
 from monitor.embed import HashingEmbedder
 from monitor.models import Article, Evidence, Failure, Score
 from monitor.scoring import tone_class
@@ -99,6 +100,11 @@ def db(tmp_path_factory):
     handle.conn.close()
 
 
+@pytest.fixture(scope="module")
+def facts(db) -> Facts:
+    return Facts.load(db)
+
+
 def _mean(values):
     return sum(values) / len(values)
 
@@ -160,9 +166,10 @@ def test_load_articles_with_topic_scores(db):
     assert row["score_visas"] == pytest.approx(0.7) and row["score_economy"] == pytest.approx(0.1)
 
 
-def test_filter_options_and_summary(db):
-    options = A.filter_options(db)
-    assert set(options["langs"]) == {"ar", "fr", "en"}
+def test_filter_options_and_summary(db, facts):
+    options = facts.filter_options()
+    assert set(options["langs"]) == {"ar", "fr", "en"} and options["langs"][0] == "en"  # most articles first
+    assert options["topics"] == sorted({r[5] for r in ROWS})
     assert options["date_min"] == dt.date(2024, 1, 10) and options["date_max"] == dt.date(2024, 5, 20)
     assert dict(zip(options["sources"]["source"], options["sources"]["origin"]))["مصدر مجهول"] == "unknown"
     assert A.summary(db)["articles"] == len(ROWS) + 1 and A.summary(db)["relevant"] == len(ROWS)
@@ -264,8 +271,8 @@ def test_topic_tone_and_summary(db):
 
 # --- headline -----------------------------------------------------------------------------
 
-def test_headline_compares_with_the_previous_period(db):
-    head = A.headline(db, A.Filters(date_from="2024-03-01", date_to="2024-05-31"))
+def test_headline_compares_with_the_previous_period(facts):
+    head = facts.headline(A.Filters(date_from="2024-03-01", date_to="2024-05-31"))
     assert (head.prev_start, head.prev_end) == (dt.date(2023, 11, 30), dt.date(2024, 2, 29))
     current = [r for r in ROWS if "2024-03-01" <= r[0] <= "2024-05-31"]
     previous = [r for r in ROWS if r[0] < "2024-03-01"]
@@ -277,11 +284,11 @@ def test_headline_compares_with_the_previous_period(db):
     assert head.rising_topic == "sahara" and head.rising_delta == pytest.approx(3 / 8)
 
 
-def test_headline_window_and_empty_selection(db):
-    head = A.headline(db, A.Filters(), window_days=30)
+def test_headline_window_and_empty_selection(facts):
+    head = facts.headline(A.Filters(), window_days=30)
     assert head.end == dt.date(2024, 5, 20) and head.start == dt.date(2024, 4, 21)
     assert head.articles == 4
-    nothing = A.headline(db, A.Filters(langs=["de"]))
+    nothing = facts.headline(A.Filters(langs=["de"]))
     assert nothing.start is None and nothing.articles == 0
 
 
@@ -352,7 +359,7 @@ def test_counts_runs_and_failures(db):
 # --- scale --------------------------------------------------------------------------------
 
 def test_queries_stay_quick_on_100k_articles(tmp_path):
-    """100k articles: loading, the series and the headline take well under a few seconds."""
+    """100k articles: loading, the series, the column snapshot and its aggregates take a few seconds at most."""
     db = store.open_db(tmp_path / "big.db")
     db.execute("DROP TRIGGER articles_ai")  # no search index needed here; it would triple the build
     topics = " ".join(f"WHEN {i} THEN '{k}'" for i, k in enumerate(TOPICS))
@@ -374,7 +381,10 @@ def test_queries_stay_quick_on_100k_articles(tmp_path):
     df = A.load_articles(db, A.Filters(langs=["fr", "ar"]))
     A.tone_series(df, "week", by="lang")
     A.topic_share(df, "month")
-    A.headline(db, A.Filters(), 365)
+    facts = Facts.load(db)
+    facts.headline(A.Filters(), 365)
+    facts.tone_series(A.Filters(langs=["fr"]), "week", by="lang")
+    facts.topic_share(A.Filters(), "day")
     A.counts_by(db, "month")
     elapsed = time.process_time() - started
     assert len(df) > 60_000
@@ -420,26 +430,54 @@ def test_analytics_read_a_pipeline_built_database(tmp_path, scorer):
 
 
 @pytest.mark.parametrize("grain", A.GRAINS)
-@pytest.mark.parametrize("filters", [A.Filters(), A.Filters(langs=("fr", "ar"), origins=("MA", "FR"),
-                                                 date_from=dt.date(2024, 2, 1))])
-def test_sql_series_equal_the_pandas_ones(db, grain, filters):
-    """The overview computes its series in SQLite: they must equal the per-article pandas path."""
+@pytest.mark.parametrize("filters", [
+    A.Filters(), A.Filters(langs=("fr", "ar"), origins=("MA", "FR"), date_from=dt.date(2024, 2, 1)),
+    A.Filters(topics=("sahara", "visas"), date_to=dt.date(2024, 4, 30)), A.Filters(relevant_only=False),
+    A.Filters(sources=("Global Wire",), origins=("INT",)), A.Filters(langs=("de",))])
+def test_column_snapshot_equals_the_per_article_pandas_path(db, facts, grain, filters):
+    """The dashboard aggregates a column snapshot (monitor.facts): it must equal the pandas functions."""
     df = A.load_articles(db, filters)
+    everything = A.load_articles(db, filters.without_topics())
     as_of = dt.date(2024, 5, 10)
     for by in (None, "lang", "source_country", "top_topic"):
         expected = A.tone_series(df, grain, by=by, as_of=as_of).reset_index(drop=True)
-        got = A.tone_series_db(db, filters, grain, by=by, as_of=as_of).reset_index(drop=True)
+        got = facts.tone_series(filters, grain, by=by, as_of=as_of).reset_index(drop=True)
         pd.testing.assert_frame_equal(got, expected, check_dtype=False, atol=1e-9)
-    pd.testing.assert_frame_equal(A.topic_share_db(db, filters, grain, ("security", "migration"), as_of),
-                                  A.topic_share(df, grain, ("security", "migration"), as_of), check_dtype=False)
-    pd.testing.assert_frame_equal(A.topic_share_db(db, filters, grain, as_of=as_of),
-                                  A.topic_share(df, grain, as_of=as_of), check_dtype=False)
-    pd.testing.assert_frame_equal(A.topic_tone_series_db(db, filters, grain, as_of).reset_index(drop=True),
+    for topics in (("security", "migration"), None):
+        pd.testing.assert_frame_equal(facts.topic_share(filters.without_topics(), grain, topics, as_of),
+                                      A.topic_share(everything, grain, topics, as_of), check_dtype=False)
+    pd.testing.assert_frame_equal(facts.topic_tone_series(filters, grain, as_of).reset_index(drop=True),
                                   A.topic_tone_series(df, grain, as_of).reset_index(drop=True),
                                   check_dtype=False, atol=1e-9)
-    pd.testing.assert_frame_equal(A.topic_summary_db(db, filters), A.topic_summary(df), check_dtype=False, atol=1e-9)
-    assert A.suggest_grain_counts(A.daily_counts(db, filters)) == A.suggest_grain(df)
+    pd.testing.assert_frame_equal(facts.topic_summary(filters), A.topic_summary(df), check_dtype=False, atol=1e-9)
+    assert facts.suggest_grain(filters) == A.suggest_grain(df)
+    dates = df["published"].dropna()
+    assert facts.date_span(filters) == ((dates.min().date(), dates.max().date()) if len(dates) else (None, None))
     series = A.tone_series(df, grain)
     for period in series["period"]:
         assert list(A.articles_in_period_db(db, filters, period, grain)["id"]) == \
             list(A.articles_in_period(df, period, grain)["id"])
+
+
+def test_column_snapshot_survives_odd_values(tmp_path):
+    """NULL and separator characters in text fields, undated and unscored articles."""
+    db = store.open_db(tmp_path / "odd.db")
+    rows = [("2024-01-01", "fr", "A\x1fB", "MA", 0.5, "security", 1), (None, "en", None, None, None, None, None),
+            ("2024-01-02T10:00:00", "ar", "", "XX", -0.5, None, 1)]
+    for i, (published, lang, source, origin, tone, topic, relevant) in enumerate(rows):
+        db.execute("INSERT INTO articles(identity, content_hash, title, text, lang, published, source, "
+                   "source_country, relevant, tone, top_topic, ingested_at, updated_at) "
+                   "VALUES (?, ?, 't', '', ?, ?, ?, ?, ?, ?, ?, '2026-01-01', '2026-01-01')",
+                   [f"id{i}", f"h{i}", lang, published, source, origin, relevant, tone, topic])
+    db.conn.commit()
+    facts = Facts.load(db)
+    assert len(facts) == 3 and facts.names["source"] == ("A B",)  # the separator never splits a value
+    assert facts.date_span(A.Filters(relevant_only=False)) == (dt.date(2024, 1, 1), dt.date(2024, 1, 2))
+    assert facts.tone_series(A.Filters(), "day")["n"].tolist() == [1, 1]
+    assert set(facts.tone_series(A.Filters(), "month", by="source_country")["source_country"]) == {"MA", "unknown"}
+    assert facts.headline(A.Filters(), 30).articles == 2
+    with pytest.raises(ValueError):
+        facts.tone_series(A.Filters(), "fortnight")
+    empty = Facts.load(store.open_db(tmp_path / "empty.db"))
+    assert len(empty) == 0 and empty.tone_series().empty and empty.topic_share().empty
+    assert empty.headline().start is None and empty.filter_options()["date_min"] is None

@@ -306,6 +306,29 @@ def test_topic_colours_are_the_same_everywhere(frame):
     assert all(expected[t.name] == t.line.color for t in grid.data if t.name in expected)
 
 
+def test_every_chart_is_valid_plotly(frame):
+    """Charts are composed as plain dicts and not validated at run time: plotly validates them here."""
+    import plotly.graph_objects as go
+
+    as_of = pd.Timestamp("2024-05-10").date()
+    counts = frame.groupby("lang").size().rename("articles").reset_index().assign(relevant=1)
+    figures = [
+        C.tone_timeline(A.tone_series(frame, "week", as_of=as_of), grain="week", events=C.load_events(),
+                        shade=("2024-01-01", "2024-02-01", "previous")),
+        C.tone_by_group(A.tone_series(frame, "month", by="lang", as_of=as_of), "lang", events=C.load_events()),
+        C.topic_share_chart(A.topic_share(frame, "month", as_of=as_of)),
+        C.topic_tone_grid(A.topic_tone_series(frame, "quarter")),
+        C.topic_bars(A.topic_summary(frame)),
+        C.article_topics_chart(pd.DataFrame({"topic": ["security", "migration"], "score": [0.8, 0.3]})),
+        C.count_bars(counts, "lang", title="Articles by language"),
+        C.empty_figure("Nothing", "no data"),
+    ]
+    for fig in figures:
+        spec = fig.to_dict()
+        checked = go.Figure(spec)  # raises on any property plotly does not know
+        assert len(checked.data) == len(spec["data"]) and checked.layout.title.text == spec["layout"]["title"]["text"]
+
+
 def test_events_file_and_empty_charts():
     events = C.load_events()
     assert len(events) >= 15 and set(events["kind"]) <= {"cooperative", "tense", "context"}
