@@ -334,19 +334,6 @@ def articles_in_period(df: pd.DataFrame, period: Any, grain: str, by: str | None
 _BY_SQL = {None: "NULL", "lang": "a.lang", "source_country": _ORIGIN_SQL, "top_topic": "a.top_topic"}
 
 
-def suggest_grain_counts(daily: pd.Series, per_period: int = 10, max_periods: int = 200) -> str:
-    """:func:`suggest_grain` from articles per day instead of one row per article."""
-    daily = daily[daily.index.notna()] if len(daily) else daily
-    if daily.empty:
-        return "month"
-    days = pd.Series(daily.index, index=daily.index)
-    for grain in GRAINS:
-        counts = daily.groupby(period_start(days, grain).to_numpy()).sum()
-        if len(counts) <= max_periods and counts.median() >= per_period:
-            return grain
-    return GRAINS[-1]
-
-
 def articles_in_period_db(db, filters: Filters, period: Any, grain: str, by: str | None = None,
                           group: Any = None, limit: int = 500) -> pd.DataFrame:
     """:func:`articles_in_period` straight from the database (newest first)."""

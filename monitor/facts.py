@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .analytics import _ORIGIN_SQL, Filters, Headline, _finish_series, _finish_share, suggest_grain_counts
+from .analytics import _ORIGIN_SQL, GRAINS, Filters, Headline, _finish_series, _finish_share
 
 _EPOCH = dt.date(1970, 1, 1)
 _UNDATED = np.iinfo(np.int32).min
@@ -28,6 +28,20 @@ _UNDATED = np.iinfo(np.int32).min
 _CODED = ("lang", "source", "source_country", "top_topic", "tone_class")
 # The analytics' column names for a `by` grouping.
 _BY = {"lang": "lang", "source_country": "source_country", "top_topic": "top_topic"}
+
+
+def _period_starts(day: np.ndarray, grain: str) -> np.ndarray:
+    """First day of each day's period (weeks start on Monday), as days since 1970-01-01."""
+    if grain == "day":
+        return day
+    if grain == "week":
+        return day - (day + 3) % 7  # 1970-01-01 was a Thursday
+    months = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    if grain == "quarter":
+        months = months - months % 3
+    elif grain != "month":
+        raise ValueError(f"unknown grain {grain!r}")
+    return months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
 
 
 def _day(value: dt.date) -> int:
@@ -114,34 +128,23 @@ class Facts:
     def _period(self, grain: str) -> np.ndarray:
         """First day of each row's period (weeks start on Monday), as days since 1970-01-01."""
         if grain not in self._periods:
-            self._periods[grain] = self._period_starts(grain)
+            self._periods[grain] = _period_starts(self.day, grain)
         return self._periods[grain]
-
-    def _period_starts(self, grain: str) -> np.ndarray:
-        day = self.day
-        if grain == "day":
-            return day
-        if grain == "week":
-            return day - (day + 3) % 7  # 1970-01-01 was a Thursday
-        months = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-        if grain == "quarter":
-            months = months - months % 3
-        elif grain != "month":
-            raise ValueError(f"unknown grain {grain!r}")
-        return months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
 
     # --- aggregates ---------------------------------------------------------------------
 
-    def daily_counts(self, filters: Filters = Filters()) -> pd.Series:
-        """Articles per dated day, for :func:`monitor.analytics.suggest_grain_counts`."""
-        keep = self.select(filters) & (self.day != _UNDATED)
-        days, counts = np.unique(self.day[keep], return_counts=True)
+    def suggest_grain(self, filters: Filters = Filters(), per_period: int = 10, max_periods: int = 200) -> str:
+        """The finest grain whose typical period holds `per_period` articles, in a readable number
+        of points (as :func:`monitor.analytics.suggest_grain`)."""
+        days, per_day = np.unique(self.day[self.select(filters) & (self.day != _UNDATED)], return_counts=True)
         if not len(days):
-            return pd.Series(dtype=int)
-        return pd.Series(counts, index=pd.Index(pd.to_datetime(days.astype("datetime64[D]")), name="day"), dtype=int)
-
-    def suggest_grain(self, filters: Filters = Filters()) -> str:
-        return suggest_grain_counts(self.daily_counts(filters))
+            return "month"
+        for grain in GRAINS:
+            _, period = np.unique(_period_starts(days, grain), return_inverse=True)
+            counts = np.bincount(period, per_day)
+            if len(counts) <= max_periods and np.median(counts) >= per_period:
+                return grain
+        return GRAINS[-1]
 
     def date_span(self, filters: Filters = Filters()) -> tuple[dt.date | None, dt.date | None]:
         days = self.day[self.select(filters) & (self.day != _UNDATED)]

@@ -5,7 +5,6 @@ import sys
 
 import pytest
 
-from monitor.models import Article
 from monitor.pipeline import ingest_articles, read_all
 from monitor.store import open_db
 from tests.conftest import ROOT, SEED
