@@ -24,7 +24,7 @@ run: $(DB)
 	$(PY) -m streamlit run dashboard.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 test: $(VENV)/.installed
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadscope tests
 
 evaluate: $(VENV)/.installed
 	$(PY) -m monitor evaluate --write docs/EVALUATION.md
