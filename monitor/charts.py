@@ -596,7 +596,11 @@ def topic_tone_grid(series: pd.DataFrame, *, grain: str = "month", title: str = 
         _tone_axis(canvas, r, c, labels=(c == cols), title="Tone" if c == 1 else "")
     _legend_keys(canvas, bool(series["few"].any()), bool(series["partial"].any()))
     _time_range(canvas, series)
-    canvas.axis("x", nticks=4)  # panels are ~200 px wide: more date labels run into each other
+    # Panels are ~200 px wide: few ticks, labels level and on two lines, none past its panel
+    # (rotated or edge labels ran into the next panel), the format following the tick spacing.
+    canvas.axis("x", nticks=4, tickangle=0, ticklabeloverflow="hide past domain", tickformatstops=[
+        dict(dtickrange=[None, "M1"], value="%d %b<br>%Y"), dict(dtickrange=["M1", "M12"], value="%b<br>%Y"),
+        dict(dtickrange=["M12", None], value="%Y")])
     height = MARGIN_TOP + MARGIN_BOTTOM + 250 * rows
     # Legend above the panel titles (34 px higher than the plot area's top).
     canvas.layout["legend"] = dict(orientation="h", y=1 + 34 / (height - MARGIN_TOP - MARGIN_BOTTOM))
