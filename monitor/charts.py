@@ -360,10 +360,11 @@ def _band(canvas: Canvas, cols: Mapping[str, np.ndarray], color: str, name: str,
         return
     x, tone = midpoints(cols), cols["tone"].astype(float)
     hi, lo = cols["ci_high"].astype(float), cols["ci_low"].astype(float)
-    # Runs of consecutive ok periods, as [start, stop) index pairs.
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
+    # Runs of ok periods that follow each other (no period without articles in between).
+    starts = ok & np.concatenate([[True], ~(ok[:-1] & _follows(cols))])
+    stops = ok & np.concatenate([~(ok[1:] & _follows(cols)), [True]])
     xs, ys, lone = [], [], []
-    for start, stop in zip(edges[::2], edges[1::2]):
+    for start, stop in zip(np.flatnonzero(starts), np.flatnonzero(stops) + 1):
         if stop - start == 1:
             lone.append(start)
             continue
@@ -382,6 +383,11 @@ def _band(canvas: Canvas, cols: Mapping[str, np.ndarray], color: str, name: str,
                          thickness=8, width=0)), row, col)
 
 
+def _follows(cols: Mapping[str, np.ndarray]) -> np.ndarray:
+    """For each period after the first: does it start the day after the previous one ends?"""
+    return cols["period"][1:] == cols["period_end"][:-1] + np.timedelta64(1, "D")
+
+
 def _take(cols: Mapping[str, np.ndarray], rows) -> dict[str, np.ndarray]:
     return {name: values[rows] for name, values in cols.items()}
 
@@ -396,13 +402,21 @@ def _tone_traces(canvas: Canvas, cols: Mapping[str, np.ndarray], *, name: str, c
     whole = _take(cols, ~partial)
     if band:
         _band(canvas, whole, color, name, row, col)
-    few = whole["few"].astype(bool).tolist()
+    few = whole["few"].astype(bool)
+    x, y, data = midpoints(whole), whole["tone"].astype(float), _point_data(whole, grain, group)
+    colors, sizes = np.where(few, "white", color).astype(object), np.where(few, 9, 7)
+    # A line must not bridge periods without articles: a blank point (y NaN) mid-gap breaks it.
+    gaps = np.flatnonzero(~_follows(whole)) + 1
+    if len(gaps):
+        mid = whole["period_end"][gaps - 1] + (whole["period"][gaps] - whole["period_end"][gaps - 1]) / 2
+        x, y = np.insert(x, gaps, mid), np.insert(y, gaps, np.nan)
+        data = np.insert(data, gaps, None, axis=0) if data.size else data
+        colors, sizes = np.insert(colors, gaps, color), np.insert(sizes, gaps, 7)
     canvas.add(dict(
-        type="scatter", x=midpoints(whole), y=whole["tone"], mode="lines+markers", name=name,
-        legendgroup=name, showlegend=showlegend, line=dict(color=color, width=2.4),
-        marker=dict(color=["white" if f else color for f in few], size=[9 if f else 7 for f in few],
-                    symbol="circle", line=dict(color=color, width=2)),
-        customdata=_point_data(whole, grain, group), hovertemplate=_TONE_HOVER), row, col)
+        type="scatter", x=x, y=y, mode="lines+markers", name=name, legendgroup=name, showlegend=showlegend,
+        line=dict(color=color, width=2.4),
+        marker=dict(color=colors.tolist(), size=sizes.tolist(), symbol="circle", line=dict(color=color, width=2)),
+        customdata=data, hovertemplate=_TONE_HOVER), row, col)
     if partial.any():
         # Dashed from the last whole period to the running one, hollow: "not finished", not "fell".
         last_whole = np.flatnonzero(~partial)[-1:]

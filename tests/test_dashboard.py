@@ -306,6 +306,22 @@ def test_topic_colours_are_the_same_everywhere(frame):
     assert all(expected[t.name] == t.line.color for t in grid.data if t.name in expected)
 
 
+def test_lines_and_bands_never_bridge_periods_without_articles():
+    """Months with articles: Jan, Feb, May. The line breaks after February; so does the band."""
+    dates = ["2024-01-05"] * 4 + ["2024-02-10"] * 4 + ["2024-05-20"] * 4
+    frame = pd.DataFrame({"published": pd.to_datetime(dates), "tone": [0.1, 0.2, 0.3, 0.4] * 3})
+    fig = C.tone_timeline(A.tone_series(frame, "month"), grain="month")
+    line = next(t for t in fig.data if t.name == "Mean tone")
+    y = np.asarray(line.y, dtype=float)
+    assert len(y) == 4 and np.isnan(y[2]) and not np.isnan(y[[0, 1, 3]]).any()
+    assert str(line.x[2]).startswith("2024-03-31")  # the blank sits mid-gap
+    assert line.customdata[2][0] is None  # nothing to click there
+    band = next(t for t in fig.data if t.fill == "toself")
+    assert not any(str(x).startswith("2024-05") for x in band.x if x is not None)  # May stands alone
+    whisker = next(t for t in fig.data if t.error_y.array is not None)
+    assert len(whisker.x) == 1 and str(whisker.x[0]).startswith("2024-05-16")
+
+
 def test_every_chart_is_valid_plotly(frame):
     """Charts are composed as plain dicts and not validated at run time: plotly validates them here."""
     import plotly.graph_objects as go
