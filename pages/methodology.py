@@ -40,6 +40,7 @@ Arabic, French and English statements (see `docs/LABELING.md`).
 - Hollow points rest on fewer than 3 articles: read them as anecdotes, not trends.
 - A dotted last segment is a period still running (or cut by the date filter); its count is not
   comparable yet.
+- A break in a line is a period without any article: the line is never drawn across it.
 - The tone axis is always the full scale from −1 to +1, so charts compare by eye.
 - Topic shares: of all relevant articles in the period (after the language, origin and source
   filters), the share whose main topic is each topic.
