@@ -26,8 +26,8 @@ _EPOCH = dt.date(1970, 1, 1)
 _UNDATED = np.iinfo(np.int32).min
 # Categorical fields, stored as codes into a tuple of names (-1: NULL).
 _CODED = ("lang", "source", "source_country", "top_topic", "tone_class")
-# The analytics' column names for a `by` grouping.
-_BY = {"lang": "lang", "source_country": "source_country", "top_topic": "top_topic"}
+# What a tone series can be split by (the analytics' column names).
+_GROUPINGS = ("lang", "source_country", "top_topic")
 
 
 def _period_starts(day: np.ndarray, grain: str) -> np.ndarray:
@@ -158,7 +158,9 @@ class Facts:
         keys = ([by] if by else []) + ["period"]
         columns = keys + ["period_end", "n", "tone", "sd", "ci_low", "ci_high", "few", "partial"]
         keep = self.select(filters) & (self.day != _UNDATED) & ~np.isnan(self.tone)
-        group = self.codes[_BY[by]] if by else np.zeros(len(self), dtype=np.int32)
+        if by is not None and by not in _GROUPINGS:
+            raise ValueError(f"tone series can be split by {_GROUPINGS}, not {by!r}")
+        group = self.codes[by] if by else np.zeros(len(self), dtype=np.int32)
         keep &= group >= 0
         if not keep.any():
             return pd.DataFrame(columns=columns)
@@ -174,7 +176,7 @@ class Facts:
             "period": pd.to_datetime((unique % span + period.min()).astype("datetime64[D]")),
             "n": n.astype(int), "tone": mean, "sd": np.where(n > 1, np.sqrt(np.clip(variance, 0, None)), np.nan)})
         if by:
-            out.insert(0, by, np.array(self.names[_BY[by]], dtype=object)[unique // span])
+            out.insert(0, by, np.array(self.names[by], dtype=object)[unique // span])
         # Sorted by group name, then period, as a groupby would.
         out = out.sort_values(keys, kind="stable").reset_index(drop=True)
         return _finish_series(out, grain, as_of, columns)
