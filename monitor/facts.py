@@ -125,6 +125,10 @@ class Facts:
                 keep &= self._is(column, values)
         return keep
 
+    def _dated(self, filters: Filters) -> np.ndarray:
+        """Rows passing the filters that have a date (every per-period figure needs one)."""
+        return self.select(filters) & (self.day != _UNDATED)
+
     def _period(self, grain: str) -> np.ndarray:
         """First day of each row's period (weeks start on Monday), as days since 1970-01-01."""
         if grain not in self._periods:
@@ -136,7 +140,7 @@ class Facts:
     def suggest_grain(self, filters: Filters = Filters(), per_period: int = 10, max_periods: int = 200) -> str:
         """The finest grain whose typical period holds `per_period` articles, in a readable number
         of points (as :func:`monitor.analytics.suggest_grain`)."""
-        days, per_day = np.unique(self.day[self.select(filters) & (self.day != _UNDATED)], return_counts=True)
+        days, per_day = np.unique(self.day[self._dated(filters)], return_counts=True)
         if not len(days):
             return "month"
         for grain in GRAINS:
@@ -147,7 +151,7 @@ class Facts:
         return GRAINS[-1]
 
     def date_span(self, filters: Filters = Filters()) -> tuple[dt.date | None, dt.date | None]:
-        days = self.day[self.select(filters) & (self.day != _UNDATED)]
+        days = self.day[self._dated(filters)]
         if not len(days):
             return None, None
         return _EPOCH + dt.timedelta(days=int(days.min())), _EPOCH + dt.timedelta(days=int(days.max()))
@@ -157,7 +161,7 @@ class Facts:
         """Same frame as :func:`monitor.analytics.tone_series` on the selected articles."""
         keys = ([by] if by else []) + ["period"]
         columns = keys + ["period_end", "n", "tone", "sd", "ci_low", "ci_high", "few", "partial"]
-        keep = self.select(filters) & (self.day != _UNDATED) & ~np.isnan(self.tone)
+        keep = self._dated(filters) & ~np.isnan(self.tone)
         if by is not None and by not in _GROUPINGS:
             raise ValueError(f"tone series can be split by {_GROUPINGS}, not {by!r}")
         group = self.codes[by] if by else np.zeros(len(self), dtype=np.int32)
@@ -188,7 +192,7 @@ class Facts:
     def topic_share(self, filters: Filters = Filters(), grain: str = "month", topics: Sequence[str] | None = None,
                     as_of: dt.date | None = None) -> pd.DataFrame:
         """Same frame as :func:`monitor.analytics.topic_share`; pass filters without a topic filter."""
-        keep = self.select(filters) & (self.day != _UNDATED)
+        keep = self._dated(filters)
         if not keep.any():
             return pd.DataFrame(columns=["period", "period_end", "topic", "n", "total", "share", "few", "partial"])
         topic_names = [*self.names["top_topic"], "(none)"]
@@ -201,7 +205,7 @@ class Facts:
         counts = pd.DataFrame(table[:, present], columns=pd.Index(np.array(topic_names, dtype=object)[present],
                                                                   name="top_topic"),
                               index=pd.Index(pd.to_datetime(periods.astype("datetime64[D]")), name="period"))
-        return _finish_share(counts[sorted(counts.columns)], grain, topics, as_of)
+        return _finish_share(counts, grain, topics, as_of)
 
     def topic_summary(self, filters: Filters = Filters()) -> pd.DataFrame:
         """Same frame as :func:`monitor.analytics.topic_summary`: the share's denominator is every selected article."""
@@ -271,18 +275,22 @@ class Facts:
     def filter_options(self) -> dict:
         """What the sidebar can offer: languages (most articles first), sources with their origin,
         topics, date bounds over every article."""
-        def by_count(field: str) -> list[str]:
-            codes = self.codes[field]
-            counts = np.bincount(codes[codes >= 0], minlength=len(self.names[field]))
-            return [self.names[field][i] for i in np.argsort(-counts, kind="stable") if counts[i]]
+        def by_count(column: str) -> list[str]:
+            codes = self.codes[column]
+            counts = np.bincount(codes[codes >= 0], minlength=len(self.names[column]))
+            return [self.names[column][i] for i in np.argsort(-counts, kind="stable") if counts[i]]
 
-        source, origin = self.codes["source"], self.codes["source_country"]
+        # Articles per (source, origin) in one pass; each source is listed with its commonest origin.
+        # Every article has an origin (unknown included: see _ORIGIN_SQL), so there is one whenever
+        # there is a source.
         rows = []
-        for i, name in enumerate(self.names["source"]):
-            origins = origin[source == i]
-            common = np.bincount(origins[origins >= 0]).argmax() if (origins >= 0).any() else -1
-            rows.append((name, self.names["source_country"][common] if common >= 0 else "unknown",
-                         int(len(origins))))
+        if self.names["source"]:
+            origins = self.names["source_country"]
+            named = self.codes["source"] >= 0
+            pairs = np.bincount(self.codes["source"][named] * len(origins) + self.codes["source_country"][named],
+                                minlength=len(self.names["source"]) * len(origins))
+            pairs = pairs.reshape(len(self.names["source"]), len(origins))
+            rows = [(name, origins[pairs[i].argmax()], int(pairs[i].sum())) for i, name in enumerate(self.names["source"])]
         sources = pd.DataFrame(sorted(rows), columns=["source", "origin", "n"])
         lo, hi = self.date_span(Filters(relevant_only=False))
         return {"langs": by_count("lang"), "sources": sources, "topics": sorted(self.names["top_topic"]),
