@@ -366,8 +366,9 @@ def _band(canvas: Canvas, cols: Mapping[str, np.ndarray], color: str, name: str,
     x, tone = midpoints(cols), cols["tone"].astype(float)
     hi, lo = cols["ci_high"].astype(float), cols["ci_low"].astype(float)
     # Runs of ok periods that follow each other (no period without articles in between).
-    starts = ok & np.concatenate([[True], ~(ok[:-1] & _follows(cols))])
-    stops = ok & np.concatenate([~(ok[1:] & _follows(cols)), [True]])
+    linked = ok[:-1] & ok[1:] & _follows(cols)
+    starts = ok & ~np.concatenate([[False], linked])
+    stops = ok & ~np.concatenate([linked, [False]])
     xs, ys, lone = [], [], []
     for start, stop in zip(np.flatnonzero(starts), np.flatnonzero(stops) + 1):
         if stop - start == 1:
@@ -415,7 +416,7 @@ def _tone_traces(canvas: Canvas, cols: Mapping[str, np.ndarray], *, name: str, c
     if len(gaps):
         mid = whole["period_end"][gaps - 1] + (whole["period"][gaps] - whole["period_end"][gaps - 1]) / 2
         x, y = np.insert(x, gaps, mid), np.insert(y, gaps, np.nan)
-        data = np.insert(data, gaps, None, axis=0) if data.size else data
+        data = np.insert(data, gaps, None, axis=0)
         colors, sizes = np.insert(colors, gaps, color), np.insert(sizes, gaps, 7)
     canvas.add(dict(
         type="scatter", x=x, y=y, mode="lines+markers", name=name, legendgroup=name, showlegend=showlegend,
