@@ -169,14 +169,9 @@ ORIGIN_NAMES = {"MA": "Moroccan press", "FR": "French press", "INT": "Internatio
                 "unknown": "Origin unknown"}
 
 
-def date_span(filters: Filters, df: pd.DataFrame | None = None) -> str:
-    """'2019-01-15 → 2026-11-18': the filter's dates, else the data's."""
-    start, end = filters.date_from, filters.date_to
-    if df is not None and len(df) and "published" in df:
-        dates = df["published"].dropna()
-        if len(dates):
-            start = start or dates.min().date()
-            end = end or dates.max().date()
+def date_span(filters: Filters, first: dt.date | None = None, last: dt.date | None = None) -> str:
+    """'2019-01-15 → 2026-11-18': the filter's dates, else the data's first and last."""
+    start, end = filters.date_from or first, filters.date_to or last
     if not start and not end:
         return "all dates"
     return f"{start or '…'} → {end or '…'}"

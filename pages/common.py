@@ -260,9 +260,7 @@ def figure(key: tuple, build):
 def subtitle(src: Source, filters: A.Filters, grain: str | None = None) -> str:
     """Chart subtitle: the selection, its dates (the data's own when the filter leaves them open), the step."""
     step = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly"}.get(grain or "", "")
-    first, last = agg(src, "date_span", filters)
-    dates = pd.DataFrame({"published": pd.to_datetime([d for d in (first, last) if d])})
-    return C.describe([filters.describe(taxonomy()[0]), A.date_span(filters, dates), step])
+    return C.describe([filters.describe(taxonomy()[0]), A.date_span(filters, *agg(src, "date_span", filters)), step])
 
 
 # --- charts -------------------------------------------------------------------------------
