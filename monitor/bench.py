@@ -156,8 +156,9 @@ def dashboard_figures(db_path: Path) -> dict:
 
     os.environ["MONITOR_DB"] = str(db_path)
     app = AppTest.from_file(str(PROJECT_DIR / "dashboard.py"), default_timeout=120)
+
     def warm() -> float:
-        return statistics.median(_timed(app.run) for _ in _SELECTIONS)
+        return statistics.median(_timed(app.run) for _ in range(len(_SELECTIONS)))  # as many runs as changes
 
     def changes() -> float:
         times = []
@@ -214,7 +215,7 @@ def run_bench(settings: Settings, n: int, workdir: Path | None = None, scale: in
     files = build_corpus(settings, n, workdir / "corpus")
     settings = settings.with_(db_path=workdir / "bench.db")
     base = Scorer(settings)
-    for embedder in filter(None, (base.embedder, base.selector)):
+    for embedder in base.models:
         base.heads(embedder)  # train before timing: a fixed start-up cost, not throughput
     main = CountingEmbedder(base.embedder)
     selector = CountingEmbedder(base.selector) if base.selector else None

@@ -133,7 +133,7 @@ def cmd_train(args) -> int:
 
     settings = _settings(args)
     scorer = Scorer(settings)
-    for embedder in filter(None, (scorer.embedder, scorer.selector)):
+    for embedder in scorer.models:
         heads = scorer.heads(embedder)
         print(f"{embedder.name}: heads trained on {len(scorer.training)} statements, topics {heads.topic_keys}")
         if args.bundle:
