@@ -138,6 +138,7 @@ def cmd_train(args) -> int:
         print(f"{embedder.name}: heads trained on {len(scorer.training)} statements, topics {heads.topic_keys}")
         if args.bundle:
             print(f"  wrote {scorer.write_bundle(embedder)}")
+            print(f"  wrote {scorer.write_shipped_heads(embedder)}")
     return 0
 
 
@@ -261,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train the scoring heads from data/training and data/taxonomy.json")
     p.add_argument("--model", help="embedding model")
     p.add_argument("--bundle", action="store_true",
-                   help="also save the training embeddings under data/training/vectors (shipped with the project)")
+                   help="also save the training embeddings and the trained heads under data/training/ "
+                        "(shipped with the project, so a fresh install neither embeds nor trains)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("bench", help="measure ingest+score speed, model speed, memory, re-ingest and overview time")

@@ -178,6 +178,8 @@ class HashingEmbedder:
     It is a real (lexical) embedding: classifiers trained on it work within one language.
     """
 
+    tone_budget = (1, 40)  # a stand-in: one short-trained tone network (see scoring.DEFAULT_TONE_BUDGET)
+
     def __init__(self, dim: int = 512):
         self.name = f"hashing-{dim}"
         self.dim = dim

