@@ -161,7 +161,7 @@ class Scorer:
     def shipped_heads_path(self, embedder: Embedder) -> Path:
         """Heads trained for the bundled models, shipped so a fresh install does not train them
         (the tone networks take a minute or two on a slow laptop)."""
-        return self.settings.training_dir / "heads" / f"{embedder.name.replace('/', '_')}.npz"
+        return bundle_path(self.settings.training_dir / "heads", embedder.name)
 
     def shipped_heads(self, embedder: Embedder) -> Heads | None:
         """The shipped heads of this model, if they were trained on the current data and method."""
