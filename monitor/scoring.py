@@ -194,12 +194,7 @@ def _train_network(X: np.ndarray, targets: np.ndarray, hidden: int, steps: int, 
     beta1, beta2 = 0.9, 0.999
     for step in range(1, steps + 1):
         W1, b1, W2, b2 = params
-        pre = X @ W1 + b1
-        hidden_out = np.maximum(pre, 0)
-        logits = hidden_out @ W2 + b2
-        logits -= logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        probs /= probs.sum(axis=1, keepdims=True)
+        pre, hidden_out, probs = _forward(params, X)
         g_logits = (probs - targets) / n
         g_hidden = (g_logits @ W2.T) * (pre > 0)
         grads = (X.T @ g_hidden + l2 * W1, g_hidden.sum(axis=0), hidden_out.T @ g_logits + l2 * W2,
@@ -213,15 +208,21 @@ def _train_network(X: np.ndarray, targets: np.ndarray, hidden: int, steps: int, 
     return tuple(params)
 
 
+def _forward(network, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pre-activations, hidden layer and softmax of one network (training needs all three)."""
+    W1, b1, W2, b2 = network
+    pre = X @ W1 + b1
+    hidden_out = np.maximum(pre, 0)
+    logits = hidden_out @ W2 + b2
+    logits -= logits.max(axis=1, keepdims=True)
+    probs = np.exp(logits)
+    probs /= probs.sum(axis=1, keepdims=True)
+    return pre, hidden_out, probs
+
+
 def tone_probabilities(networks: list[ToneNetwork], X: np.ndarray) -> np.ndarray:
     """Mean softmax of the networks: (n, 3) in the order cooperative, neutral, tense."""
-    probs = np.zeros((X.shape[0], 3))
-    for W1, b1, W2, b2 in networks:
-        logits = np.maximum(X @ W1 + b1, 0) @ W2 + b2
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        probs += p / p.sum(axis=1, keepdims=True)
-    return probs / len(networks)
+    return sum((_forward(network, X)[2] for network in networks), np.zeros((X.shape[0], 3))) / len(networks)
 
 
 def select_sentences(relevance: np.ndarray, k: int) -> list[int]:
