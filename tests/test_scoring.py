@@ -58,8 +58,12 @@ def test_heads_survive_the_shipped_format(scorers, tmp_path):
     writer._heads[embedder.name] = plain.heads(embedder)
     shipped = writer.write_shipped_heads(embedder)
 
-    reader = Scorer(settings, embedder=embedder, use_selector=False)
-    loaded = reader.shipped_heads(embedder)
+    class NoTraining(HashingEmbedder):
+        def encode(self, texts):
+            raise AssertionError("trained (embedded the training statements) instead of using the shipped heads")
+
+    reader = Scorer(settings, embedder=NoTraining(embedder.dim), use_selector=False)
+    loaded = reader.heads(reader.embedder)
     X = embedder.encode(article_sentences(ARTICLE, 10))
     a, b = plain.heads(embedder).predict(X, "fr"), loaded.predict(X, "fr")
     for field in ("relevance", "tone", "neutral", "topics"):
@@ -77,13 +81,13 @@ def test_heads_survive_the_shipped_format(scorers, tmp_path):
 def test_shipped_heads_are_current():
     """The heads shipped for the bundled models were trained on today's data/training with
     today's method; if not, a fresh install trains them (slow): run `python -m monitor train --bundle`."""
-    from monitor.pipeline import heads_version
+    from monitor.pipeline import bundle_path, heads_version
     from monitor.taxonomy import load_taxonomy, load_training
 
     settings = Settings()
     version = heads_version(load_training(settings.training_dir, load_taxonomy(settings.taxonomy_path)))
     for model in (settings.model, settings.selector_model):
-        path = settings.training_dir / "heads" / f"{model}.npz"
+        path = bundle_path(settings.training_dir / "heads", model)
         assert path.exists(), f"{path} is missing: run `python -m monitor train --bundle`"
         with np.load(path) as arrays:
             assert str(arrays["version"]) == version, f"{path} is stale: run `python -m monitor train --bundle`"
