@@ -46,7 +46,7 @@ def overview() -> None:
 
     # From the column snapshot (monitor.facts), never article by article: fast at 100k articles.
     grain = common.grain_for(src, filters)
-    as_of = common.q(src, "coverage_end", filters)
+    as_of = common.coverage_end(src, filters)
     series = common.agg(src, "tone_series", filters, grain, as_of=as_of)
     sub = common.subtitle(src, filters, grain)
     fig = common.figure(("ov-tone", src.version, filters, grain, as_of),
@@ -77,6 +77,7 @@ def main() -> None:
     if src is not None:
         common.sidebar_filters(src)
     page.run()
+    common.freeze_startup_objects()
 
 
 main()

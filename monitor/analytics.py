@@ -245,12 +245,18 @@ def period_start(dates: pd.Series, grain: str) -> pd.Series:
 def period_end(starts: pd.Series, grain: str) -> pd.Series:
     """Last day (inclusive) of the periods starting at `starts` (numpy: pandas offsets are slow here)."""
     starts = pd.Series(starts)
-    days = starts.to_numpy().astype("datetime64[D]")
-    if grain == "week":
-        days = days + 6
-    elif grain in ("month", "quarter"):
-        days = (days.astype("datetime64[M]") + (3 if grain == "quarter" else 1)).astype("datetime64[D]") - 1
+    days = _period_end_days(starts.to_numpy(), grain)
     return pd.Series(days.astype(starts.dtype), index=starts.index, name=starts.name)
+
+
+def _period_end_days(starts: np.ndarray, grain: str) -> np.ndarray:
+    """period_end on a datetime64 array: the last days, as datetime64[D]."""
+    days = starts.astype("datetime64[D]")
+    if grain == "week":
+        return days + 6
+    if grain in ("month", "quarter"):
+        return (days.astype("datetime64[M]") + (3 if grain == "quarter" else 1)).astype("datetime64[D]") - 1
+    return days
 
 
 def suggest_grain(df: pd.DataFrame, per_period: int = 10, max_periods: int = 200) -> str:
@@ -302,15 +308,19 @@ def tone_series(df: pd.DataFrame, grain: str = "month", by: str | None = None,
     return _finish_series(out, grain, as_of, columns)
 
 
-def _finish_series(out: pd.DataFrame, grain: str, as_of: dt.date | None, columns: list[str]) -> pd.DataFrame:
-    n = out["n"].to_numpy()
-    half = _t975(n) * out["sd"].to_numpy() / np.sqrt(n)
-    out["ci_low"] = np.clip(out["tone"] - half, -1, 1)
-    out["ci_high"] = np.clip(out["tone"] + half, -1, 1)
-    out["period_end"] = period_end(out["period"], grain)
-    out["few"] = out["n"] < FEW
-    out["partial"] = (out["period_end"] > pd.Timestamp(as_of)) if as_of else False
-    return out[columns]
+def _finish_series(out: Mapping[str, Any], grain: str, as_of: dt.date | None, columns: list[str]) -> pd.DataFrame:
+    """The series frame from its keys, period, n, tone and sd (a frame or a dict of arrays), built
+    in one go: adding columns to a frame one at a time cost more than the aggregate itself here."""
+    data = {name: np.asarray(out[name]) for name in columns if name in out}
+    n = data["n"]
+    half = _t975(n) * data["sd"].astype(float) / np.sqrt(n)
+    data["ci_low"] = np.clip(data["tone"] - half, -1, 1)
+    data["ci_high"] = np.clip(data["tone"] + half, -1, 1)
+    end = _period_end_days(data["period"], grain)
+    data["period_end"] = end.astype(data["period"].dtype)
+    data["few"] = n < FEW
+    data["partial"] = end > np.datetime64(as_of, "D") if as_of else np.zeros(len(n), dtype=bool)
+    return pd.DataFrame({name: data[name] for name in columns})
 
 
 def articles_in_period(df: pd.DataFrame, period: Any, grain: str, by: str | None = None,
@@ -368,19 +378,28 @@ def _finish_share(counts: pd.DataFrame, grain: str, topics: Sequence[str] | None
                   as_of: dt.date | None) -> pd.DataFrame:
     """From a period × topic count table (all topics, '(none)' included) to shares, one row per
     period and wanted topic (zero rows kept: stacked bars need them), sorted by period and topic."""
-    columns = ["period", "period_end", "topic", "n", "total", "share", "few", "partial"]
     counts = counts.sort_index()
-    total = counts.to_numpy().sum(axis=1)
-    wanted = sorted(topics) if topics else sorted(c for c in counts.columns if c != "(none)")
-    matrix = counts.reindex(columns=wanted, fill_value=0).to_numpy()
-    out = pd.DataFrame({"period": np.repeat(counts.index.to_numpy(), len(wanted)),
-                        "topic": np.tile(np.array(wanted, dtype=object), len(counts)),
-                        "n": matrix.ravel(), "total": np.repeat(total, len(wanted))})
-    out["share"] = out["n"] / out["total"]
-    out["period_end"] = period_end(out["period"], grain)
-    out["few"] = out["total"] < FEW
-    out["partial"] = (out["period_end"] > pd.Timestamp(as_of)) if as_of else False
-    return out[columns]
+    return _share_frame(counts.index.to_numpy(), list(counts.columns), counts.to_numpy(), grain, topics, as_of)
+
+
+def _share_frame(periods: np.ndarray, names: Sequence[str], table: np.ndarray, grain: str,
+                 topics: Sequence[str] | None, as_of: dt.date | None) -> pd.DataFrame:
+    """:func:`_finish_share` on arrays: periods (sorted), topic names and the period × topic counts."""
+    total = table.sum(axis=1)
+    wanted = sorted(topics) if topics else sorted(c for c in names if c != "(none)")
+    column = {name: i for i, name in enumerate(names)}
+    matrix = np.zeros((len(periods), len(wanted)), dtype=np.int64)
+    for j, topic in enumerate(wanted):
+        if topic in column:
+            matrix[:, j] = table[:, column[topic]]
+    period = np.repeat(periods, len(wanted))
+    end = _period_end_days(period, grain)
+    n, totals = matrix.ravel(), np.repeat(total, len(wanted))
+    return pd.DataFrame({
+        "period": period, "period_end": end.astype(period.dtype),
+        "topic": np.tile(np.array(wanted, dtype=object), len(periods)), "n": n, "total": totals,
+        "share": n / totals, "few": totals < FEW,
+        "partial": end > np.datetime64(as_of, "D") if as_of else np.zeros(len(n), dtype=bool)})
 
 
 def topic_tone_series(df: pd.DataFrame, grain: str = "month", as_of: dt.date | None = None) -> pd.DataFrame:

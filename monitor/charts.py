@@ -19,6 +19,7 @@ dashboard at 100k articles.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import functools
 import math
 import re
@@ -126,26 +127,39 @@ def widths_ms(cols: Mapping[str, np.ndarray], share: float = 0.86) -> np.ndarray
 
 
 def _iso_days(dates: np.ndarray) -> list[str]:
-    return [str(d) for d in dates.astype("datetime64[D]")]
+    return np.datetime_as_string(dates.astype("datetime64[D]"), unit="D").tolist()
 
 
-def rows_array(rows: list[list]) -> np.ndarray:
-    """Per-point customdata as one object array (see above), one row per point."""
-    out = np.empty((len(rows), len(rows[0]) if rows else 0), dtype=object)
-    for i, row in enumerate(rows):
-        out[i] = row
+def table(*columns) -> np.ndarray:
+    """Per-point customdata as one object array (see above), one column per argument (a scalar fills its column)."""
+    size = max((len(c) for c in columns if isinstance(c, (list, np.ndarray))), default=0)
+    out = np.empty((size, len(columns)), dtype=object)
+    for j, values in enumerate(columns):
+        if isinstance(values, np.ndarray) and values.dtype != object:
+            values = values.tolist()  # Python ints and strs, not numpy scalars, as before
+        out[:, j] = values if isinstance(values, (list, np.ndarray)) else [values] * size
     return out
 
 
 def period_label(ts, grain: str) -> str:
-    ts = pd.Timestamp(ts)
+    return _label(pd.Timestamp(ts).strftime("%Y-%m-%d"), grain)
+
+
+def period_labels(periods: np.ndarray, grain: str) -> list[str]:
+    """period_label of each period of a datetime64 array (charts label hundreds of points a rerun)."""
+    return [_label(day, grain) for day in _iso_days(periods)]
+
+
+@functools.lru_cache(maxsize=8192)
+def _label(day: str, grain: str) -> str:
+    date = dt.date.fromisoformat(day)
     if grain == "quarter":
-        return f"Q{ts.quarter} {ts.year}"
+        return f"Q{(date.month - 1) // 3 + 1} {date.year}"
     if grain == "month":
-        return ts.strftime("%b %Y")
+        return date.strftime("%b %Y")
     if grain == "week":
-        return "week of " + ts.strftime("%d %b %Y").lstrip("0")
-    return ts.strftime("%d %b %Y").lstrip("0")
+        return "week of " + date.strftime("%d %b %Y").lstrip("0")
+    return date.strftime("%d %b %Y").lstrip("0")
 
 
 # --- figures as plain dicts ---------------------------------------------------------------
@@ -337,17 +351,13 @@ _SERIES = ("period", "period_end", "n", "tone", "ci_low", "ci_high", "few", "par
 
 
 def _point_data(cols: Mapping[str, np.ndarray], grain: str, group) -> np.ndarray:
-    rows = []
-    for day, start, n, low, high, few, partial in zip(_iso_days(cols["period"]), cols["period"], cols["n"],
-                                                      cols["ci_low"], cols["ci_high"], cols["few"], cols["partial"]):
-        ci = "no band: one article" if pd.isna(low) else f"{low:+.2f} to {high:+.2f}"
-        warn = ""
-        if partial:
-            warn += "<br><i>partial period: still running or cut by the date filter</i>"
-        if few:
-            warn += f"<br><i>fewer than {FEW} articles: read with care</i>"
-        rows.append([day, group, period_label(start, grain), ci, int(n), warn])
-    return rows_array(rows)
+    low, high = cols["ci_low"].astype(float), cols["ci_high"].astype(float)
+    ci = ["no band: one article" if math.isnan(lo) else f"{lo:+.2f} to {hi:+.2f}" for lo, hi in zip(low, high)]
+    few, partial = cols["few"].astype(bool), cols["partial"].astype(bool)
+    warn = np.where(partial, "<br><i>partial period: still running or cut by the date filter</i>", "").astype(object)
+    warn = warn + np.where(few, f"<br><i>fewer than {FEW} articles: read with care</i>", "").astype(object)
+    return table(_iso_days(cols["period"]), group, period_labels(cols["period"], grain), ci,
+                 cols["n"].astype(int), warn)
 
 
 _TONE_HOVER = ("<b>%{customdata[2]}</b><br>Tone %{y:+.2f} (95% CI %{customdata[3]})"
@@ -505,8 +515,7 @@ def tone_timeline(series: pd.DataFrame, *, grain: str = "month", title: str = "T
         type="bar", x=midpoints(cols), y=cols["n"], name="Articles", showlegend=False, width=widths_ms(cols),
         marker=dict(color=[_rgba(ACCENT, 0.25) if p else _rgba(ACCENT, 0.55) for p in part],
                     pattern=dict(shape=["/" if p else "" for p in part], fgcolor=ACCENT)),
-        customdata=rows_array([[day, None, period_label(p, grain)]
-                               for day, p in zip(_iso_days(cols["period"]), cols["period"])]),
+        customdata=table(_iso_days(cols["period"]), None, period_labels(cols["period"], grain)),
         hovertemplate="<b>%{customdata[2]}</b><br>%{y} articles<extra></extra>"), row + 1, 1)
     _tone_axis(canvas, row, 1)
     canvas.axis("y", row + 1, 1, title=dict(text="Articles"), rangemode="tozero", fixedrange=True)
@@ -555,22 +564,22 @@ def topic_share_chart(share: pd.DataFrame, *, grain: str = "month", title: str =
     if share.empty:
         return empty_figure(title, subtitle)
     labels, colors = labels or topic_labels(), colors or topic_colors()
-    order = list(colors) + sorted(set(share["topic"]) - set(colors))
+    cols = columns(share, ("period", "period_end", "topic", "n", "total", "share", "few", "partial"))
+    order = list(colors) + sorted(set(cols["topic"]) - set(colors))
     canvas = Canvas()
-    by_topic = dict(list(share.sort_values("period").groupby("topic", sort=False)))
-    for i, topic in enumerate(t for t in order if t in by_topic):
-        s = by_topic[topic]
+    days, names = _iso_days(cols["period"]), period_labels(cols["period"], grain)
+    for i, topic in enumerate(t for t in order if t in set(cols["topic"])):
+        rows = np.flatnonzero(cols["topic"] == topic)
+        s = _take(cols, rows)
         color = colors.get(topic, FALLBACK[i % len(FALLBACK)])
-        s = columns(s, ("period", "period_end", "n", "total", "share", "few", "partial"))
-        few, part = s["few"].astype(bool), s["partial"].astype(bool).tolist()
-        fig_data = [[day, topic, period_label(p, grain), int(n), int(t), labels.get(topic, topic),
-                     " (partial period)" if pt else ""]
-                    for day, p, n, t, pt in zip(_iso_days(s["period"]), s["period"], s["n"], s["total"], part)]
+        few, part = s["few"].astype(bool), s["partial"].astype(bool)
+        label = labels.get(topic, topic)
         canvas.add(dict(
-            type="bar", x=midpoints(s), y=s["share"], width=widths_ms(s, 0.9),
-            name=labels.get(topic, topic), customdata=rows_array(fig_data),
+            type="bar", x=midpoints(s), y=s["share"], width=widths_ms(s, 0.9), name=label,
+            customdata=table([days[r] for r in rows], topic, [names[r] for r in rows], s["n"].astype(int),
+                             s["total"].astype(int), label, np.where(part, " (partial period)", "").astype(object)),
             marker=dict(color=color, opacity=np.where(few, 0.45, 1.0),
-                        pattern=dict(shape=["/" if p else "" for p in part], fgcolor="white")),
+                        pattern=dict(shape=np.where(part, "/", "").tolist(), fgcolor="white")),
             hovertemplate="<b>%{customdata[5]}</b> · %{customdata[2]}%{customdata[6]}<br>"
                           "%{y:.0%} of relevant articles (%{customdata[3]} of %{customdata[4]})<extra></extra>"))
     canvas.layout.update(barmode="stack", bargap=0.08)

@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .analytics import _ORIGIN_SQL, GRAINS, Filters, Headline, _finish_series, _finish_share
+from .analytics import _ORIGIN_SQL, GRAINS, Filters, Headline, _finish_series, _share_frame
 
 _EPOCH = dt.date(1970, 1, 1)
 _UNDATED = np.iinfo(np.int32).min
@@ -169,21 +169,27 @@ class Facts:
         if not keep.any():
             return pd.DataFrame(columns=columns)
         period, group, tone = self._period(grain)[keep], group[keep], self.tone[keep]
-        # One integer key per (group, period); sums by bincount over the unique keys.
-        span = int(period.max() - period.min()) + 1
-        key = group.astype(np.int64) * span + (period - period.min())
-        unique, inverse = np.unique(key, return_inverse=True)
-        n = np.bincount(inverse).astype(float)
-        mean = np.bincount(inverse, tone) / n
-        variance = (np.bincount(inverse, tone * tone) - n * mean ** 2) / np.maximum(n - 1, 1)
-        out = pd.DataFrame({
-            "period": pd.to_datetime((unique % span + period.min()).astype("datetime64[D]")),
-            "n": n.astype(int), "tone": mean, "sd": np.where(n > 1, np.sqrt(np.clip(variance, 0, None)), np.nan)})
+        # One integer key per (group, period); sums by bincount over the key range (no sort).
+        low = int(period.min())
+        span = int(period.max()) - low + 1
+        key = group.astype(np.int64) * span + (period - low)
+        size = (int(group.max()) + 1) * span
+        n = np.bincount(key, minlength=size)
+        unique = np.flatnonzero(n)
+        n = n[unique].astype(float)
+        mean = np.bincount(key, tone, minlength=size)[unique] / n
+        variance = (np.bincount(key, tone * tone, minlength=size)[unique] - n * mean ** 2) / np.maximum(n - 1, 1)
+        data = {"period": pd.to_datetime((unique % span + low).astype("datetime64[D]")).to_numpy(),
+                "n": n.astype(int), "tone": mean,
+                "sd": np.where(n > 1, np.sqrt(np.clip(variance, 0, None)), np.nan)}
         if by:
-            out.insert(0, by, np.array(self.names[by], dtype=object)[unique // span])
-        # Sorted by group name, then period, as a groupby would.
-        out = out.sort_values(keys, kind="stable").reset_index(drop=True)
-        return _finish_series(out, grain, as_of, columns)
+            # Sorted by group name, then period, as a groupby would.
+            names = np.array(self.names[by], dtype=object)
+            rank = np.argsort(np.argsort(names, kind="stable"))
+            order = np.lexsort((unique % span, rank[unique // span]))
+            data = {name: values[order] for name, values in data.items()}
+            data[by] = names[unique[order] // span]
+        return _finish_series(data, grain, as_of, columns)
 
     def topic_tone_series(self, filters: Filters = Filters(), grain: str = "month",
                           as_of: dt.date | None = None) -> pd.DataFrame:
@@ -202,10 +208,8 @@ class Facts:
         table = np.bincount(row * len(topic_names) + topic, minlength=len(periods) * len(topic_names))
         table = table.reshape(len(periods), len(topic_names))
         present = table.sum(axis=0) > 0
-        counts = pd.DataFrame(table[:, present], columns=pd.Index(np.array(topic_names, dtype=object)[present],
-                                                                  name="top_topic"),
-                              index=pd.Index(pd.to_datetime(periods.astype("datetime64[D]")), name="period"))
-        return _finish_share(counts, grain, topics, as_of)
+        return _share_frame(pd.to_datetime(periods.astype("datetime64[D]")).to_numpy(),
+                            list(np.array(topic_names, dtype=object)[present]), table[:, present], grain, topics, as_of)
 
     def topic_summary(self, filters: Filters = Filters()) -> pd.DataFrame:
         """Same frame as :func:`monitor.analytics.topic_summary`: the share's denominator is every selected article."""

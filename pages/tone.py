@@ -17,7 +17,7 @@ def render() -> None:
     filters = common.current_filters()
     # From the column snapshot (monitor.facts), like the Overview: never article by article.
     grain = common.grain_for(src, filters)
-    as_of = common.q(src, "coverage_end", filters)
+    as_of = common.coverage_end(src, filters)
     overall = common.agg(src, "tone_series", filters, grain, as_of=as_of)
     if overall.empty:
         st.info("No relevant articles match these filters.")

@@ -20,7 +20,7 @@ def render() -> None:
     everything = filters.without_topics()
     chosen = list(filters.topics) or None
     grain = common.grain_for(src, everything)
-    as_of = common.q(src, "coverage_end", filters)
+    as_of = common.coverage_end(src, filters)
     share = common.agg(src, "topic_share", everything, grain, chosen, as_of=as_of)
     if share.empty:
         st.info("No relevant articles match these filters.")
