@@ -7,13 +7,19 @@ streamed through the same ingest path users run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import os
 import platform
 import random
 import resource
+import socket
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 from .pipeline import Scorer, ingest_articles, read_all
@@ -179,6 +185,101 @@ def dashboard_figures(db_path: Path) -> dict:
     return {key: round(value, 2) for key, value in out.items()}
 
 
+@contextlib.contextmanager
+def dashboard_server(db_path: Path, env: dict | None = None, timeout: float = 300):
+    """`streamlit run dashboard.py` on `db_path` (as `make run` starts it); yields its URL once healthy.
+
+    Raises RuntimeError with the end of the server's log when it does not come up.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = tempfile.TemporaryFile("w+")
+    # No file watcher: the project folder (with its .venv) is large and nothing is edited meanwhile.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(PROJECT_DIR / "dashboard.py"), "--server.port", str(port),
+         "--server.headless", "true", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+        cwd=PROJECT_DIR, env={**os.environ, **(env or {}), "MONITOR_DB": str(db_path)},
+        stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + timeout
+        while True:
+            with contextlib.suppress(OSError):
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            if proc.poll() is not None or time.time() > deadline:
+                log.seek(0)
+                raise RuntimeError(f"streamlit did not start:\n{log.read()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# Language filter changes made in the browser, one click each, every selection new to the session.
+_CLICKS = (("add", "French", ("fr",)), ("add", "Arabic", ("ar", "fr")), ("remove", "French", ("ar",)),
+           ("add", "English", ("ar", "en")), ("remove", "Arabic", ("en",)))
+
+
+def browser_figures(db_path: Path, chromium: str = "/usr/bin/chromium") -> dict:
+    """The Overview in Chromium as an analyst sees it: from a click on a language in the sidebar to
+    both charts redrawn for the new selection (the server's rerun, the transfer and plotly.js).
+
+    Empty when Chromium or Playwright is missing. Times are medians over the clicks of _CLICKS.
+    """
+    import statistics
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return {}
+    if not Path(chromium).exists():
+        return {}
+    from .analytics import LANG_NAMES
+
+    def redrawn(langs) -> str:
+        """JS condition: both Overview charts carry the subtitle of this language selection."""
+        text = "Relevant articles · " + (", ".join(LANG_NAMES[x] for x in sorted(langs)) or "all languages") + " · "
+        return ("() => { const plots = document.querySelectorAll('.js-plotly-plot');"
+                f" return plots.length === 2 && [...plots].every(p => p.textContent.includes({json.dumps(text)})); }}")
+
+    with dashboard_server(db_path) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        tab = browser.new_page(viewport={"width": 1280, "height": 1400})
+        tab.set_default_timeout(300_000)
+        tab.goto(url)  # first visit: imports and the column snapshot, not timed
+        tab.wait_for_function(redrawn(()), polling=50)
+        started = time.perf_counter()
+        tab.reload()
+        tab.wait_for_function(redrawn(()), polling=50)
+        opened = time.perf_counter() - started
+        languages = tab.locator('[data-testid="stMultiSelect"]').filter(has_text="Languages")
+        times = []
+        for action, name, langs in _CLICKS:
+            if action == "add":
+                languages.locator("input").click()
+                option = tab.get_by_role("option", name=name)
+                option.wait_for()
+                started = time.perf_counter()
+                option.click()
+            else:
+                started = time.perf_counter()
+                languages.get_by_role("button", name=f"Remove {name}").click()
+            tab.wait_for_function(redrawn(langs), polling=50)
+            times.append(time.perf_counter() - started)
+            tab.keyboard.press("Escape")
+        browser.close()
+    return {"browser_open_s": round(opened, 2), "browser_filter_change_s": round(statistics.median(times), 2),
+            "browser_filter_changes_s": [round(t, 2) for t in times]}
+
+
 def scale_figures(settings: Settings, workdir: Path, reingest_n: int = 10_000, total: int = 100_000) -> dict:
     """Re-ingest of reingest_n unchanged articles, memory over a streamed ingest, overview at `total`.
 
@@ -206,6 +307,7 @@ def scale_figures(settings: Settings, workdir: Path, reingest_n: int = 10_000, t
         "scale_articles": total,
         **overview_figures(settings.db_path),
         **dashboard_figures(settings.db_path),
+        **browser_figures(settings.db_path),
     }
 
 

@@ -7,17 +7,13 @@ Screenshots of each step go to tests/artifacts/ (gitignored) for a human look. S
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from monitor.bench import CHROMIUM_FLAGS, dashboard_server
 from tests.test_analytics import ROWS, build_fixture_db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,52 +25,21 @@ sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     db = build_fixture_db(tmp_path_factory.mktemp("e2e") / "fixture.db")
-    port = free_port()
-    env = {**os.environ, "MONITOR_DB": str(db), "MONITOR_MODEL": "hashing-512"}
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")
-    # No file watcher: the repository (with its .venv) is large and nothing is edited here.
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.port", str(port),
-         "--server.headless", "true", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                log.seek(0)
-                pytest.fail(f"streamlit did not start:\n{log.read()[-3000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        with dashboard_server(db, env={"MONITOR_MODEL": "hashing-512"}) as url:
+            yield url
+    except RuntimeError as exc:  # the server's log is in the message
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")
 def page(server):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         # 1280 px wide, tall enough for every page: screenshots need no resize (each resize
         # makes every plotly chart lay itself out again).
         tab = browser.new_page(viewport={"width": 1280, "height": VIEWPORT_HEIGHT})
