@@ -565,10 +565,11 @@ def topic_share_chart(share: pd.DataFrame, *, grain: str = "month", title: str =
         return empty_figure(title, subtitle)
     labels, colors = labels or topic_labels(), colors or topic_colors()
     cols = columns(share, ("period", "period_end", "topic", "n", "total", "share", "few", "partial"))
-    order = list(colors) + sorted(set(cols["topic"]) - set(colors))
+    present = set(cols["topic"])
+    order = list(colors) + sorted(present - set(colors))
     canvas = Canvas()
     days, names = _iso_days(cols["period"]), period_labels(cols["period"], grain)
-    for i, topic in enumerate(t for t in order if t in set(cols["topic"])):
+    for i, topic in enumerate(t for t in order if t in present):
         rows = np.flatnonzero(cols["topic"] == topic)
         s = _take(cols, rows)
         color = colors.get(topic, FALLBACK[i % len(FALLBACK)])
