@@ -15,7 +15,8 @@ from . import store
 from .embed import Embedder, load_embedder
 from .models import Article, Failure, Score, Seen
 from .readers import iter_paths, read_path
-from .scoring import DEFAULT_TONE_BUDGET, METHOD_VERSION, Heads, score_sentences, select_sentences
+from .scoring import (DEFAULT_TONE_BUDGET, METHOD_VERSION, TRANSLATION_CONSISTENCY, Heads, score_sentences,
+                      select_sentences)
 from .settings import Settings
 from .taxonomy import Taxonomy, load_taxonomy, load_training, training_fingerprint
 from .text import SUPPORTED_LANGUAGES, split_sentences, text_key
@@ -63,8 +64,9 @@ def tone_budget(embedder: Embedder) -> tuple[int, int]:
 
 
 def heads_version(training, budget: tuple[int, int] = DEFAULT_TONE_BUDGET) -> str:
-    """What trained heads depend on besides the model: training data, method, layout, budget."""
-    return f"{training_fingerprint(training)}-{METHOD_VERSION}-{HEADS_FORMAT}-{budget[0]}x{budget[1]}"
+    """What trained heads depend on besides the model: training data, method, layout, budget, pull."""
+    return (f"{training_fingerprint(training)}-{METHOD_VERSION}-{HEADS_FORMAT}-{budget[0]}x{budget[1]}"
+            f"-c{TRANSLATION_CONSISTENCY:g}")
 
 
 def bundle_path(folder: Path, model_name: str) -> Path:
