@@ -196,13 +196,13 @@ def _consistency_gradient(groups: np.ndarray, weight: float, n: int):
     ignore what differs between a statement's translations (measured: see TRANSLATION_CONSISTENCY).
     """
     _, member, size = np.unique(groups, return_inverse=True, return_counts=True)
-    shared = (size[member] > 1)[:, None]
 
     def gradient(logits: np.ndarray) -> np.ndarray:
+        # A row alone in its group is its own mean: its gradient is exactly zero.
         centred = logits - logits.mean(axis=1, keepdims=True)
         means = np.stack([np.bincount(member, centred[:, k], minlength=len(size)) for k in range(centred.shape[1])],
                          axis=1) / size[:, None]
-        return (2 * weight / n) * (centred - means[member]) * shared
+        return (2 * weight / n) * (centred - means[member])
 
     return gradient
 
