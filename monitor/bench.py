@@ -242,11 +242,11 @@ def browser_figures(db_path: Path, chromium: str = "/usr/bin/chromium") -> dict:
         return {}
     if not Path(chromium).exists():
         return {}
-    from .analytics import LANG_NAMES
+    from .analytics import Filters
 
     def redrawn(langs) -> str:
         """JS condition: both Overview charts carry the subtitle of this language selection."""
-        text = "Relevant articles · " + (", ".join(LANG_NAMES[x] for x in sorted(langs)) or "all languages") + " · "
+        text = Filters(langs=langs).describe() + " · "  # the subtitle goes on with the dates
         return ("() => { const plots = document.querySelectorAll('.js-plotly-plot');"
                 f" return plots.length === 2 && [...plots].every(p => p.textContent.includes({json.dumps(text)})); }}")
 
