@@ -178,7 +178,7 @@ class HashingEmbedder:
     It is a real (lexical) embedding: classifiers trained on it work within one language.
     """
 
-    tone_budget = (1, 40)  # a stand-in: one short-trained tone network (see scoring.DEFAULT_TONE_BUDGET)
+    network_budget = (1, 40)  # a stand-in: one short-trained network per head (see scoring.DEFAULT_NETWORK_BUDGET)
 
     def __init__(self, dim: int = 512):
         self.name = f"hashing-{dim}"

@@ -15,14 +15,14 @@ from . import store
 from .embed import Embedder, load_embedder
 from .models import Article, Failure, Score, Seen
 from .readers import iter_paths, read_path
-from .scoring import (DEFAULT_TONE_BUDGET, METHOD_VERSION, TRANSLATION_CONSISTENCY, Heads, score_sentences,
-                      select_sentences)
+from .scoring import (DEFAULT_NETWORK_BUDGET, METHOD_VERSION, RELEVANCE_CONSISTENCY,
+                      TRANSLATION_CONSISTENCY, Heads, score_sentences, select_sentences)
 from .settings import Settings
 from .taxonomy import Taxonomy, load_taxonomy, load_training, training_fingerprint
 from .text import SUPPORTED_LANGUAGES, split_sentences, text_key
 
 log = logging.getLogger(__name__)
-HEADS_FORMAT = "np2"  # bump when the pickled Heads layout changes
+HEADS_FORMAT = "np5"  # bump when the pickled Heads layout changes
 
 
 def article_sentences(article: Article, limit: int = 80) -> list[str]:
@@ -59,14 +59,14 @@ class Scored:
     scored_positions: set[int]
 
 
-def tone_budget(embedder: Embedder) -> tuple[int, int]:
-    return tuple(getattr(embedder, "tone_budget", DEFAULT_TONE_BUDGET))
+def network_budget(embedder: Embedder) -> tuple[int, int]:
+    return tuple(getattr(embedder, "network_budget", DEFAULT_NETWORK_BUDGET))
 
 
-def heads_version(training, budget: tuple[int, int] = DEFAULT_TONE_BUDGET) -> str:
+def heads_version(training, budget: tuple[int, int] = DEFAULT_NETWORK_BUDGET) -> str:
     """What trained heads depend on besides the model: training data, method, layout, budget, pull."""
     return (f"{training_fingerprint(training)}-{METHOD_VERSION}-{HEADS_FORMAT}-{budget[0]}x{budget[1]}"
-            f"-c{TRANSLATION_CONSISTENCY:g}")
+            f"-c{TRANSLATION_CONSISTENCY:g}-r{RELEVANCE_CONSISTENCY:g}")
 
 
 def bundle_path(folder: Path, model_name: str) -> Path:
@@ -158,7 +158,7 @@ class Scorer:
         return path
 
     def heads_version(self, embedder: Embedder) -> str:
-        return heads_version(self.training, tone_budget(embedder))
+        return heads_version(self.training, network_budget(embedder))
 
     def shipped_heads_path(self, embedder: Embedder) -> Path:
         """Heads trained for the bundled models, shipped so a fresh install does not train them
@@ -198,7 +198,7 @@ class Scorer:
             load_bundle(self.bundle_path(embedder), embedder.name, cache)
             X = embed_cached(embedder, [it.text for it in self.training], cache)
             self._training_cache_db.conn.commit()
-            heads = Heads.fit(X, self.training, self.taxonomy.keys, embedder.name, tone_budget=tone_budget(embedder))
+            heads = Heads.fit(X, self.training, self.taxonomy.keys, embedder.name, network_budget=network_budget(embedder))
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(pickle.dumps(heads))
         self._heads[embedder.name] = heads

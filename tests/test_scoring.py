@@ -68,7 +68,7 @@ def test_heads_survive_the_shipped_format(scorers, tmp_path):
     a, b = plain.heads(embedder).predict(X, "fr"), loaded.predict(X, "fr")
     for field in ("relevance", "tone", "neutral", "topics"):
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
-    assert len(loaded.tone) == HashingEmbedder.tone_budget[0] and loaded.topic_keys == plain.heads(embedder).topic_keys
+    assert len(loaded.tone) == HashingEmbedder.network_budget[0] and loaded.topic_keys == plain.heads(embedder).topic_keys
 
     # Other training data: the shipped heads no longer apply and are not used.
     with open(tmp_path / "training" / "extra.jsonl", "w") as f:
@@ -144,3 +144,54 @@ def test_consistency_pulls_translations_to_the_same_tone():
         return float((tone.max(axis=0) - tone.min(axis=0)).mean())
 
     assert spread(1.0) < 0.5 * spread(0.0)
+
+
+def test_networks_pull_translations_to_the_same_class():
+    """fit_networks over any number of classes (relevance has two): a language offset that leans
+    towards one class in training moves a statement's predicted class between its versions; the
+    pull makes the three versions agree more often."""
+    from monitor.scoring import fit_networks, probabilities
+
+    rng = np.random.default_rng(2)
+    d, statements, classes = 32, 200, 4
+    centres, offsets = rng.normal(size=(classes, d)), rng.normal(size=(3, d)) * 0.9
+
+    def versions(k):
+        labels = rng.integers(0, classes, k)
+        meaning = centres[labels] + rng.normal(size=(k, d)) * 1.2
+        rows = np.concatenate([meaning + offsets[lang] for lang in range(3)])
+        return rows, np.tile(labels, 3), np.tile(np.arange(k), 3)
+
+    X, y, groups = versions(statements)
+    y[2 * statements:][rng.random(statements) < 0.3] = 0  # language 3 reads as class 0 in training
+    test_X, _, _ = versions(100)
+
+    def agreement(consistency):
+        networks = fit_networks(X, y[:, None] == np.arange(classes), groups, seeds=1, hidden=32, steps=200,
+                                consistency=consistency)
+        probs = probabilities(networks, test_X)
+        assert np.allclose(probs.sum(axis=1), 1.0)
+        top = probs.argmax(axis=1).reshape(3, -1)
+        return float(((top[0] == top[1]) & (top[1] == top[2])).mean())
+
+    assert agreement(5.0) > agreement(0.0) + 0.05
+
+
+def test_heads_survive_the_array_round_trip(tmp_path):
+    """Shipped heads are np.savez arrays: every weight comes back and predictions are identical."""
+    from monitor.scoring import Heads
+    from monitor.taxonomy import Labelled
+
+    rng = np.random.default_rng(3)
+    keys = ["security", "migration", "visas"]
+    items = [Labelled(text=f"s{i}", lang=("ar", "fr", "en")[i % 3], relevant=i % 5 != 0, tone=(1, 0, -1)[i % 3],
+                      topic=keys[i % 3], group=f"g{i // 3}") for i in range(90)]
+    X = rng.normal(size=(90, 16)).astype(np.float32)
+    heads = Heads.fit(X, items, keys, "fake", network_budget=(2, 20))
+    np.savez(tmp_path / "heads.npz", **heads.to_arrays())
+    with np.load(tmp_path / "heads.npz") as arrays:
+        back = Heads.from_arrays(arrays)
+    assert len(back.relevance) == len(back.tone) == 2
+    before, after = heads.predict(X[:7], "fr"), back.predict(X[:7], "fr")
+    for field in ("relevance", "tone", "neutral", "topics"):
+        assert np.allclose(getattr(before, field), getattr(after, field))
