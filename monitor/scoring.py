@@ -40,14 +40,14 @@ DEFAULT_NETWORK_BUDGET = (3, 300)
 # .747, spread over gap .306 / .253 / .250, direction ar .834 / .850 / .850, fr .868 / .873 / .870,
 # en .866 / .861 / .868 (5 on uncentred logits lost 1-2 points of direction).
 TRANSLATION_CONSISTENCY = 2.0
+# The same pull for the relevance networks (two classes), which replaced a logistic regression. Same
+# cross-validation over the 3,222 statements of session 7, relevance right ar / fr / en and the same verdict
+# for all three translations: regression .940 / .936 / .952, .941; networks with weight 5: .959 / .963 / .954, .985.
+RELEVANCE_CONSISTENCY = 5.0
 # Topic networks (softmax over the taxonomy, the same pull at weight 5) were tried in session 7: as accurate
 # and as consistent across translations in cross-validation (.811 / .835 / .835, same top topic .803, against
 # one-vs-rest .795 / .819 / .817, .800), but a softmax makes a sentence about two topics count for one only
 # (the seed article's migration fell out of its top three topics), so topics stay one-vs-rest.
-# And for relevance (two classes), which replaced a logistic regression. Same cross-validation over the 3,222
-# statements of session 7, relevance right ar / fr / en and the same verdict for all three translations:
-# regression .940 / .936 / .952, .941; networks with weight 5: .959 / .963 / .954, .985.
-RELEVANCE_CONSISTENCY = 5.0
 
 
 def tone_class(tone: float) -> str:
@@ -107,14 +107,13 @@ class Heads:
             X = cls(None, None, None, [], "", means).center(X, list(langs))
 
         seeds, steps = network_budget
+        groups = np.array([it.group or f"#{i}" for i, it in enumerate(items)])  # translation groups
         relevant = np.array([bool(it.relevant) for it in items])
-        relevance = fit_networks(X, np.stack([relevant, ~relevant], axis=1),
-                                 groups=np.array([it.group or f"#{i}" for i, it in enumerate(items)]),
+        relevance = fit_networks(X, np.stack([relevant, ~relevant], axis=1), groups=groups,
                                  seeds=seeds, steps=steps, consistency=RELEVANCE_CONSISTENCY)
 
         tone_idx = [i for i, it in enumerate(items) if it.relevant and it.tone is not None]
-        tone = fit_tone_networks(X[tone_idx], np.array([items[i].tone for i in tone_idx]),
-                                 groups=np.array([items[i].group or f"#{i}" for i in tone_idx]),
+        tone = fit_tone_networks(X[tone_idx], np.array([items[i].tone for i in tone_idx]), groups=groups[tone_idx],
                                  seeds=seeds, steps=steps)
 
         topic_idx = [i for i, it in enumerate(items) if it.relevant and it.topic in topic_keys]
@@ -159,7 +158,7 @@ class Heads:
             empty = np.zeros(0)
             return SentencePredictions(empty, empty, empty, np.zeros((0, len(self.topic_keys))))
         relevance = self.relevance_only(X, None)
-        probs = tone_probabilities(self.tone, X)  # columns: cooperative, neutral, tense
+        probs = probabilities(self.tone, X)  # columns: cooperative, neutral, tense
         TW, tb = self.topic
         topics = 1.0 / (1.0 + np.exp(-(X @ TW.T + tb)))
         return SentencePredictions(relevance, probs[:, 0] - probs[:, 2], probs[:, 1], topics)
@@ -279,11 +278,6 @@ def _forward(network, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
 def probabilities(networks: list[Network], X: np.ndarray) -> np.ndarray:
     """Mean softmax of the networks: (n, classes)."""
     return sum(_forward(network, X)[3] for network in networks) / len(networks)
-
-
-def tone_probabilities(networks: list[Network], X: np.ndarray) -> np.ndarray:
-    """(n, 3) in the order cooperative, neutral, tense."""
-    return probabilities(networks, X)
 
 
 def select_sentences(relevance: np.ndarray, k: int) -> list[int]:
