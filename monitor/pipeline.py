@@ -15,14 +15,14 @@ from . import store
 from .embed import Embedder, load_embedder
 from .models import Article, Failure, Score, Seen
 from .readers import iter_paths, read_path
-from .scoring import (DEFAULT_NETWORK_BUDGET, METHOD_VERSION, RELEVANCE_CONSISTENCY,
-                      TRANSLATION_CONSISTENCY, Heads, score_sentences, select_sentences)
+from .scoring import (DEFAULT_NETWORK_BUDGET, METHOD_VERSION, RELEVANCE_CONSISTENCY, TOPIC_CONSISTENCY,
+                      TOPIC_POSITIVE_WEIGHT, TRANSLATION_CONSISTENCY, Heads, score_sentences, select_sentences)
 from .settings import Settings
 from .taxonomy import Taxonomy, load_taxonomy, load_training, training_fingerprint
 from .text import SUPPORTED_LANGUAGES, split_sentences, text_key
 
 log = logging.getLogger(__name__)
-HEADS_FORMAT = "np5"  # bump when the pickled Heads layout changes
+HEADS_FORMAT = "np6"  # bump when the pickled Heads layout changes
 
 
 def article_sentences(article: Article, limit: int = 80) -> list[str]:
@@ -66,7 +66,7 @@ def network_budget(embedder: Embedder) -> tuple[int, int]:
 def heads_version(training, budget: tuple[int, int] = DEFAULT_NETWORK_BUDGET) -> str:
     """What trained heads depend on besides the model: training data, method, layout, budget, pull."""
     return (f"{training_fingerprint(training)}-{METHOD_VERSION}-{HEADS_FORMAT}-{budget[0]}x{budget[1]}"
-            f"-c{TRANSLATION_CONSISTENCY:g}-r{RELEVANCE_CONSISTENCY:g}")
+            f"-c{TRANSLATION_CONSISTENCY:g}-r{RELEVANCE_CONSISTENCY:g}-t{TOPIC_CONSISTENCY:g}w{TOPIC_POSITIVE_WEIGHT:g}")
 
 
 def bundle_path(folder: Path, model_name: str) -> Path:

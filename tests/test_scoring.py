@@ -94,8 +94,10 @@ def test_shipped_heads_are_current():
             assert str(arrays["version"]) == version, f"{path} is stale: run `python -m monitor train --bundle`"
 
 
-def test_consistency_gradient_matches_finite_differences():
-    """The translation pull's gradient is that of weight · mean ||c_i − group mean||² (c: centred logits)."""
+@pytest.mark.parametrize("centre", [True, False])
+def test_consistency_gradient_matches_finite_differences(centre):
+    """The translation pull's gradient is that of weight · mean ||c_i − group mean||² (c: the logits,
+    centred per row for a softmax)."""
     from monitor.scoring import _consistency_gradient
 
     rng = np.random.default_rng(0)
@@ -104,10 +106,10 @@ def test_consistency_gradient_matches_finite_differences():
     weight, n = 0.7, len(groups)
 
     def penalty(z):
-        c = z - z.mean(axis=1, keepdims=True)
+        c = z - z.mean(axis=1, keepdims=True) if centre else z
         return weight / n * sum(((c[groups == g] - c[groups == g].mean(axis=0)) ** 2).sum() for g in "ab")
 
-    got = _consistency_gradient(groups, weight, n)(logits)
+    got = _consistency_gradient(groups, weight, n, centre)(logits)
     numeric = np.zeros_like(logits)
     for i in range(6):
         for k in range(3):
@@ -147,10 +149,11 @@ def test_consistency_pulls_translations_to_the_same_tone():
     assert spread(1.0) < 0.5 * spread(0.0)
 
 
-def test_networks_pull_translations_to_the_same_class():
-    """fit_networks over any number of classes (relevance has two): a language offset that leans
-    towards one class in training moves a statement's predicted class between its versions; the
-    pull makes the three versions agree more often."""
+@pytest.mark.parametrize("multi_label", [False, True])
+def test_networks_pull_translations_to_the_same_class(multi_label):
+    """fit_networks over any number of classes (relevance has two; topics are multi-label): a language
+    offset that leans towards one class in training moves a statement's predicted class between its
+    versions; the pull makes the three versions agree more often."""
     from monitor.scoring import fit_networks, probabilities
 
     rng = np.random.default_rng(2)
@@ -169,11 +172,44 @@ def test_networks_pull_translations_to_the_same_class():
 
     def agreement(consistency):
         networks = fit_networks(X, y[:, None] == np.arange(classes), groups, seeds=1, hidden=32, steps=200,
-                                consistency=consistency)
-        probs = probabilities(networks, test_X)
-        assert np.allclose(probs.sum(axis=1), 1.0)
+                                consistency=consistency, multi_label=multi_label)
+        probs = probabilities(networks, test_X, multi_label)
+        assert np.allclose(probs.sum(axis=1), 1.0) != multi_label
         top = probs.argmax(axis=1).reshape(3, -1)
         return float(((top[0] == top[1]) & (top[1] == top[2])).mean())
 
     assert agreement(5.0) > agreement(0.0) + 0.05
 
+
+
+def test_multi_label_networks_give_a_row_every_topic_it_is_about():
+    """Topic networks are multi-label: a statement about two topics gets a high probability for both
+    (a softmax would split one unit of probability between them), and one about none gets neither."""
+    from monitor.scoring import fit_networks, probabilities
+
+    rng = np.random.default_rng(3)
+    d, topics = 24, 4
+    centres = rng.normal(size=(topics, d)) * 2
+
+    def rows(k):
+        Y = rng.random((k, topics)) < 0.3
+        return Y @ centres + rng.normal(size=(k, d)) * 0.5, Y
+
+    X, Y = rows(600)
+    networks = fit_networks(X, Y, seeds=1, hidden=32, steps=300, multi_label=True)
+    test_X, test_Y = rows(200)
+    probs = probabilities(networks, test_X, multi_label=True)
+    two = test_Y.sum(axis=1) == 2
+    assert two.sum() >= 20
+    assert ((probs > 0.5) == test_Y).all(axis=1).mean() > 0.8
+    assert (probs[two][test_Y[two]] > 0.5).mean() > 0.9
+
+
+def test_select_sentences_keeps_the_title_and_k_sentences_in_reading_order():
+    from monitor.scoring import select_sentences
+
+    relevance = np.array([0.99, 0.1, 0.9, 0.2, 0.95, 0.3, 0.8, 0.05])
+    # The title is among the most relevant: it must not take the place of another sentence.
+    assert select_sentences(relevance, 4) == [0, 2, 4, 6]
+    assert select_sentences(np.array([0.0, 0.5, 0.9, 0.7]), 2) == [0, 2]
+    assert select_sentences(relevance[:3], 4) == [0, 1, 2]
