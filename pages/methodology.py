@@ -28,8 +28,8 @@ Arabic, French and English statements (see `docs/LABELING.md`).
   **cooperative** at or above {scoring.COOPERATIVE_AT:+.2f}, **mixed** in between (neutral or mixed signals).
   It is the tone of the relationship, not the mood of the words: a calm report of an ambassador
   recalled is tense.
-- **Topics** — one-vs-rest scores for the topics in `data/taxonomy.json`, over the same relevant
-  sentences; the highest is the article's **main topic**.
+- **Topics** — a score per topic of `data/taxonomy.json` (a sentence can be about two), over the same
+  relevant sentences; the highest is the article's **main topic**.
 - **Confidence** — how sure and how consistent the relevant sentences are. Articles flagged *unsure*
   (few relevant sentences, disagreement, or a tone near a class boundary) deserve a look at their
   evidence sentences on the Articles page.
