@@ -40,6 +40,12 @@ DEFAULT_NETWORK_BUDGET = (3, 300)
 # .747, spread over gap .306 / .253 / .250, direction ar .834 / .850 / .850, fr .868 / .873 / .870,
 # en .866 / .861 / .868 (5 on uncentred logits lost 1-2 points of direction).
 TRANSLATION_CONSISTENCY = 2.0
+# Tried in session 8 for a statement's translations getting the same tone class (same cross-validation, same
+# class .753 with this head, ±.007 between seed sets): pull 5 .753; 6 seeds .755; 9 seeds .760; removing the
+# main directions of translation differences (16 / 64) .742 / .712; rotating ar and fr onto en (Procrustes)
+# .744; per-language z-scores .755; mixing translations' embeddings .742; a language-adversarial hidden layer
+# .722-.748; one network over both models' embeddings side by side .765-.785 (seed sets), with direction
+# 0.3-0.6 points lower. The odd language out of a disagreeing triple is Arabic in 45% of cases.
 # The same pull for the relevance networks (two classes), which replaced a logistic regression. Same
 # cross-validation over the 3,222 statements of session 7, relevance right ar / fr / en and the same verdict
 # for all three translations: regression .940 / .936 / .952, .941; networks with weight 5: .959 / .963 / .954, .985.
