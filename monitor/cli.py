@@ -110,11 +110,20 @@ def cmd_rescore(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .evaluation import check_floors, evaluate, load_floors, render_markdown, save_vectors
+    from .evaluation import check_floors, evaluate, load_floors, relevant_share, render_markdown, save_vectors
     from .pipeline import Scorer
 
+    missing = [path for path in args.unlabelled or [] if not Path(path).exists()]
+    if missing:
+        print(f"error: {missing[0]}: no such file or folder", file=sys.stderr)
+        return 2
     settings = _settings(args)
     scorer = Scorer(settings)
+    if args.unlabelled:
+        for path in args.unlabelled:
+            judged, total = relevant_share(scorer, Path(path))
+            print(f"{path}: {judged} of {total} articles judged relevant ({judged / max(total, 1):.0%})")
+        return 0
     if args.save_vectors:
         for path in save_vectors(scorer):
             print(f"wrote {path}", file=sys.stderr)
@@ -297,6 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write", help="also write the Markdown report to this file (docs/EVALUATION.md)")
     p.add_argument("--save-vectors", action="store_true",
                    help="save the evaluation sentences' embeddings under tests/evaluation/vectors (shipped)")
+    p.add_argument("--unlabelled", nargs="+", metavar="PATH",
+                   help="instead: report the share of articles judged relevant in these files or folders")
     p.set_defaults(func=cmd_evaluate)
     return parser
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from .baseline import wordlist_tone
 from .models import Article
-from .pipeline import Scorer, save_article_vectors, seed_cache
+from .pipeline import Scorer, read_all, save_article_vectors, seed_cache
 from .scoring import tone_class
 
 EVAL_DIR = Path(__file__).resolve().parent.parent / "tests" / "evaluation"
@@ -174,6 +174,20 @@ def evaluate(scorer: Scorer, split: str = "heldout", items: list[dict] | None = 
         "confusion": {lang: tone_confusion([r for r in results if r.item["lang"] == lang]) for lang in LANGS},
         "_results": results,
     }
+
+
+def relevant_share(scorer: Scorer, path: Path) -> tuple[int, int]:
+    """(judged relevant, articles read) over an unlabelled file or folder of articles: a check of
+    relevance on real text, e.g. articles that name both countries only in passing (few should pass)."""
+    from . import store
+
+    cache = store.VectorCache(store.open_db(scorer.settings.cache_dir / "unlabelled-vectors.db"))
+    articles = [a for a in read_all([path], scorer.settings) if isinstance(a, Article)]
+    judged = 0
+    for start in range(0, len(articles), 64):
+        judged += sum(s.score.relevant for s in scorer.score_articles(articles[start:start + 64], cache))
+        cache.db.conn.commit()
+    return judged, len(articles)
 
 
 def load_floors(path: Path = EVAL_DIR / "floors.json") -> dict:

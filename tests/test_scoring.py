@@ -213,3 +213,24 @@ def test_select_sentences_keeps_the_title_and_k_sentences_in_reading_order():
     assert select_sentences(relevance, 4) == [0, 2, 4, 6]
     assert select_sentences(np.array([0.0, 0.5, 0.9, 0.7]), 2) == [0, 2]
     assert select_sentences(relevance[:3], 4) == [0, 1, 2]
+
+
+def test_relevant_share_counts_the_readable_articles(hashing_scorer, write_jsonl):
+    from monitor.evaluation import relevant_share
+
+    path = write_jsonl("real.jsonl", [
+        {"title": "Paris et Rabat signent trois accords", "text": "La France et le Maroc ont signé trois accords.",
+         "lang": "fr"},
+        {"title": "Football", "text": "The club signed a striker on Tuesday.", "lang": "en"},
+    ])
+    with path.open("a", encoding="utf-8") as f:
+        f.write("{broken json\n")
+    judged, total = relevant_share(hashing_scorer, path)
+    assert total == 2 and 0 <= judged <= 2
+
+
+def test_cli_evaluate_unlabelled_names_a_missing_path(tmp_path, capsys):
+    from monitor import cli
+
+    assert cli.main(["evaluate", "--unlabelled", str(tmp_path / "absent.jsonl")]) == 2
+    assert "absent.jsonl: no such file or folder" in capsys.readouterr().err
