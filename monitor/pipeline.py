@@ -241,7 +241,11 @@ class Scorer:
             sub = X[start:start + len(idx)]
             second = (X2[start:start + len(idx)], heads2, weight) if X2 is not None else None
             start += len(idx)
-            score = score_sentences([per_article[i][j] for j in idx], sub, heads, article.lang, second)
+            unscored = None
+            if priors[i] is not None:  # a long article: the selector has read its other sentences
+                rest = [p for p in range(len(per_article[i])) if p not in set(idx)]
+                unscored = self.heads(self.selector).predict(selector_rows[i][rest], article.lang)
+            score = score_sentences([per_article[i][j] for j in idx], sub, heads, article.lang, second, unscored)
             if article.lang not in SUPPORTED_LANGUAGES:
                 score.low_confidence = True  # stored and flagged: the heads never saw this language
             # positions inside the article, not inside the chosen subset

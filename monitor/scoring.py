@@ -23,7 +23,7 @@ import numpy as np
 from .models import Evidence, Score
 from .taxonomy import Labelled
 
-METHOD_VERSION = "sentmlp-7"  # bump when scores change meaning
+METHOD_VERSION = "sentmlp-8"  # bump when scores change meaning
 
 # Tone classes. Between the two thresholds an article is "mixed" (neutral or mixed signals).
 COOPERATIVE_AT = 0.25
@@ -308,10 +308,14 @@ def blend(a: SentencePredictions, b: SentencePredictions, weight: float) -> Sent
 
 
 def score_sentences(sentences: list[str], X: np.ndarray, heads: Heads, lang: str = "*",
-                    second: tuple[np.ndarray, Heads, float] | None = None) -> Score:
+                    second: tuple[np.ndarray, Heads, float] | None = None,
+                    unscored: SentencePredictions | None = None) -> Score:
     """Score one article from its sentences (title first), their embeddings and its language.
 
     second: (embeddings, heads, weight) of another model on the same sentences, blended in.
+    unscored: the selector's predictions for the article's other sentences (those not passed
+    here): they count for the topics, weighted like the scored ones, so a long article's topics
+    come from all of it (the six scored sentences can all be about its main topic).
     """
     pred = heads.predict(X, lang)
     if second is not None and second[2] > 0 and len(sentences):
@@ -336,7 +340,13 @@ def score_sentences(sentences: list[str], X: np.ndarray, heads: Heads, lang: str
         weights, mass = np.ones(n) / n, 1.0
     tone = float(np.dot(weights, pred.tone) / mass)
     spread = float(math.sqrt(np.dot(weights, (pred.tone - tone) ** 2) / mass))
-    topic_scores = (weights[:, None] * pred.topics).sum(axis=0) / mass
+    topic_scores = (weights[:, None] * pred.topics).sum(axis=0)
+    topic_mass = mass
+    if unscored is not None and len(unscored.relevance):
+        other = np.where(unscored.relevance >= max(SUPPORT_SHARE * rel.max(), 0.2), unscored.relevance ** 2, 0.0)
+        topic_scores = topic_scores + (other[:, None] * unscored.topics).sum(axis=0)
+        topic_mass += float(other.sum())
+    topic_scores = topic_scores / topic_mass
     topics = {key: round(float(v), 4) for key, v in zip(heads.topic_keys, topic_scores)}
 
     # Confidence: how sure the relevant sentences are and how much they agree.

@@ -234,3 +234,28 @@ def test_cli_evaluate_unlabelled_names_a_missing_path(tmp_path, capsys):
 
     assert cli.main(["evaluate", "--unlabelled", str(tmp_path / "absent.jsonl")]) == 2
     assert "absent.jsonl: no such file or folder" in capsys.readouterr().err
+
+
+def test_unscored_sentences_count_for_topics_only():
+    """A long article's sentences that the main model did not score still count for its topics
+    (through the selector's predictions), weighted by relevance; tone and evidence stay with the
+    scored sentences."""
+    from monitor.scoring import SentencePredictions, score_sentences
+
+    class FixedHeads:
+        model_name, topic_keys = "fixed", ["security", "migration"]
+
+        def predict(self, X, lang):
+            return SentencePredictions(np.array([0.95, 0.9]), np.array([0.8, 0.6]), np.array([0.1, 0.2]),
+                                       np.array([[0.9, 0.05], [0.85, 0.1]]))
+
+    sentences = ["Security talks", "Joint security training"]
+    alone = score_sentences(sentences, np.zeros((2, 4)), FixedHeads(), "en")
+    relevant_other = SentencePredictions(np.array([0.9, 0.1]), np.zeros(2), np.zeros(2), np.array([[0.1, 0.9], [0.0, 1.0]]))
+    both = score_sentences(sentences, np.zeros((2, 4)), FixedHeads(), "en", unscored=relevant_other)
+    assert both.topics["migration"] > alone.topics["migration"] + 0.2
+    assert both.top_topic == "security"
+    assert both.tone == alone.tone and [e.text for e in both.evidence] == [e.text for e in alone.evidence]
+    irrelevant_other = SentencePredictions(np.array([0.1]), np.zeros(1), np.zeros(1), np.array([[0.0, 1.0]]))
+    assert score_sentences(sentences, np.zeros((2, 4)), FixedHeads(), "en", unscored=irrelevant_other).topics \
+        == alone.topics
