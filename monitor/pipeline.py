@@ -16,10 +16,11 @@ from .embed import Embedder, load_embedder
 from .models import Article, Failure, Score, Seen
 from .readers import iter_paths, read_path
 from .scoring import (DEFAULT_NETWORK_BUDGET, METHOD_VERSION, RELEVANCE_CONSISTENCY, TOPIC_CONSISTENCY,
-                      TOPIC_POSITIVE_WEIGHT, TRANSLATION_CONSISTENCY, Heads, score_sentences, select_sentences)
+                      TOPIC_POSITIVE_WEIGHT, TRANSLATION_CONSISTENCY, Heads, cap_to_named, score_sentences,
+                      select_sentences)
 from .settings import Settings
 from .taxonomy import Taxonomy, load_taxonomy, load_training, training_fingerprint
-from .text import SUPPORTED_LANGUAGES, split_sentences, text_key
+from .text import SUPPORTED_LANGUAGES, names_a_state, split_sentences, text_key
 
 log = logging.getLogger(__name__)
 HEADS_FORMAT = "np6"  # bump when the pickled Heads layout changes
@@ -211,6 +212,7 @@ class Scorer:
         k = self.settings.max_scored_sentences
         weight = self.settings.selector_weight if self.selector is not None else 0.0
         chosen = [list(range(len(s))) for s in per_article]
+        named = [np.array([names_a_state(s, a.lang) for s in sents], dtype=bool) for a, sents in zip(articles, per_article)]
         priors: list[np.ndarray | None] = [None] * len(articles)
         selector_rows: dict[int, np.ndarray] = {}  # article -> the selector's vectors of its sentences
         if self.selector is not None:
@@ -225,7 +227,8 @@ class Scorer:
                 start += len(per_article[i])
             for i, sents in enumerate(per_article):
                 if len(sents) > k:
-                    priors[i] = self.heads(self.selector).relevance_only(selector_rows[i], articles[i].lang)
+                    prior = self.heads(self.selector).relevance_only(selector_rows[i], articles[i].lang)
+                    priors[i] = cap_to_named(prior, named[i])
                     chosen[i] = select_sentences(priors[i], k)
 
         texts = [per_article[i][j] for i in range(len(articles)) for j in chosen[i]]
@@ -245,7 +248,9 @@ class Scorer:
             if priors[i] is not None:  # a long article: the selector has read its other sentences
                 rest = [p for p in range(len(per_article[i])) if p not in set(idx)]
                 unscored = self.heads(self.selector).predict(selector_rows[i][rest], article.lang)
-            score = score_sentences([per_article[i][j] for j in idx], sub, heads, article.lang, second, unscored)
+                unscored.relevance = priors[i][rest]  # the same heads on the same vectors, capped
+            score = score_sentences([per_article[i][j] for j in idx], sub, heads, article.lang, second, unscored,
+                                    named[i][idx])
             if article.lang not in SUPPORTED_LANGUAGES:
                 score.low_confidence = True  # stored and flagged: the heads never saw this language
             # positions inside the article, not inside the chosen subset

@@ -116,3 +116,25 @@ def detect_language(text: str) -> str:
         return "fa" if lang is not None and lang.iso_code_639_1.name == "FA" else "ar"
     lang = _detector().detect_language_of(sample)
     return lang.iso_code_639_1.name.lower() if lang is not None else "und"
+
+
+# Words that tie a sentence to Morocco or to France: the countries, their people, capitals, heads of
+# state, foreign ministries, and places or files only one of them stands for. Arabic entries are stems
+# (they match inside المغربي, الفرنسية, للمغرب...). Used to keep a sentence that names neither state
+# from making an article relevant on its own (see scoring.cap_to_named).
+_STATE_NAMES = {
+    "en": r"morocc|rabat|mohammed vi|cherifian|sherifian|casablanca|tangier|marrakesh|marrakech|western sahara"
+          r"|moroccan sahara|polisario|bourita|france|french|paris|elys[eé]e|quai d'orsay|macron|franco-",
+    "fr": r"maroc|rabat|mohammed vi|ch[ée]rifien|casablanca|tanger|marrakech|sahara occidental|sahara marocain"
+          r"|polisario|bourita|france|fran[cç]ais|paris|[ée]lys[ée]e|quai d'orsay|macron|franco-|hexagone",
+    "ar": r"مغرب|مغارب|الرباط|محمد السادس|الدار البيضاء|طنجة|مراكش|الصحراء المغربية|الصحراء الغربية|البوليساريو"
+          r"|بوريطة|فرنس|باريس|الإليزيه|الاليزيه|الكي دورسي|ماكرون",
+}
+_STATE_NAME_RES = {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in _STATE_NAMES.items()}
+
+
+def names_a_state(sentence: str, lang: str) -> bool:
+    """Whether the sentence names Morocco or France (or their capitals, leaders, ...) in its language;
+    for another language, in any of the three."""
+    patterns = [_STATE_NAME_RES[lang]] if lang in _STATE_NAME_RES else _STATE_NAME_RES.values()
+    return any(p.search(sentence) for p in patterns)

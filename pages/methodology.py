@@ -21,7 +21,8 @@ Arabic, French and English statements (see `docs/LABELING.md`).
 
 - **Relevance** — is the article about the relationship between the *states* of Morocco and France?
   An article is relevant when the mean relevance of its two most relevant sentences reaches
-  {scoring.RELEVANT_AT:.2f}. Only relevant articles count in the charts.
+  {scoring.RELEVANT_AT:.2f}; a sentence that names neither Morocco nor France counts at most as much as the
+  article's most relevant sentence that names one. Only relevant articles count in the charts.
 - **Tone** — for each sentence, P(cooperative) − P(tense), from −1 to +1. An article's tone is the mean
   over its sentences about the relationship, weighted by relevance², so sentences on other things
   neither dilute nor swing it. Classes: **tense** at or below {scoring.TENSE_AT:+.2f},

@@ -259,3 +259,35 @@ def test_unscored_sentences_count_for_topics_only():
     irrelevant_other = SentencePredictions(np.array([0.1]), np.zeros(1), np.zeros(1), np.array([[0.0, 1.0]]))
     assert score_sentences(sentences, np.zeros((2, 4)), FixedHeads(), "en", unscored=irrelevant_other).topics \
         == alone.topics
+
+
+@pytest.mark.parametrize("sentence, lang, expected", [
+    ("La France et le Maroc ont signé trois accords.", "fr", True),
+    ("Les deux parties se reverront le mois prochain.", "fr", False),
+    ("أكد المسؤول المغربي أن المباحثات كانت مثمرة.", "ar", True),
+    ("تباحث وزيرا الداخلية في ملف الهجرة.", "ar", False),
+    ("The Elysée said talks would resume.", "en", True),
+    ("Talks between the union and management resume next week.", "en", False),
+    ("Rabat a rappelé son ambassadeur.", "de", True),  # another language: any of the three lists
+])
+def test_names_a_state(sentence, lang, expected):
+    from monitor.text import names_a_state
+
+    assert names_a_state(sentence, lang) is expected
+
+
+def test_cap_to_named_bounds_unnamed_sentences_by_the_named_ones():
+    from monitor.scoring import cap_to_named
+
+    relevance = np.array([0.6, 0.95, 0.3, 0.9])
+    named = np.array([True, False, False, True])
+    assert cap_to_named(relevance, named).tolist() == [0.6, 0.9, 0.3, 0.9]
+    assert not cap_to_named(relevance, np.zeros(4, bool)).any()  # names neither state anywhere
+    assert cap_to_named(relevance[:2], named[:2]).tolist() == [0.6, 0.95]  # a lone statement: unchanged
+
+
+def test_an_article_naming_neither_state_is_not_relevant(hashing_scorer):
+    article = Article(title="Talks resume", text="The union and the employer met on Monday. Talks will resume next "
+                      "week. Both sides welcomed the progress made on wages.", lang="en")
+    score = hashing_scorer.score_one(article).score
+    assert not score.relevant and all(e["relevance"] == 0 for e in score.sentence_scores)
