@@ -212,7 +212,8 @@ class Scorer:
         k = self.settings.max_scored_sentences
         weight = self.settings.selector_weight if self.selector is not None else 0.0
         chosen = [list(range(len(s))) for s in per_article]
-        named = [np.array([names_a_state(s, a.lang) for s in sents], dtype=bool) for a, sents in zip(articles, per_article)]
+        named = [np.array([names_a_state(s, a.lang) for s in sents], dtype=bool)
+                 for a, sents in zip(articles, per_article)]
         priors: list[np.ndarray | None] = [None] * len(articles)
         selector_rows: dict[int, np.ndarray] = {}  # article -> the selector's vectors of its sentences
         if self.selector is not None:
@@ -246,7 +247,7 @@ class Scorer:
             start += len(idx)
             unscored = None
             if priors[i] is not None:  # a long article: the selector has read its other sentences
-                rest = [p for p in range(len(per_article[i])) if p not in set(idx)]
+                rest = sorted(set(range(len(per_article[i]))) - set(idx))
                 unscored = self.heads(self.selector).predict(selector_rows[i][rest], article.lang)
                 unscored.relevance = priors[i][rest]  # the same heads on the same vectors, capped
             score = score_sentences([per_article[i][j] for j in idx], sub, heads, article.lang, second, unscored,
