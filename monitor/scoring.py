@@ -300,7 +300,7 @@ def cap_to_named(relevance: np.ndarray, named: np.ndarray) -> np.ndarray:
     "talks will resume next week" are about; inside an article that names both states only in passing
     such sentences made the whole article relevant. On the real articles of ../shared/corpus that name
     both countries, one of them only once in the body, this took the share judged relevant from 45% to
-    34%, and changed nothing on the evaluation set; a lone statement (fewer than three sentences) is
+    34% (before the sports and people statements), and changed nothing on the evaluation set; a lone statement (fewer than three sentences) is
     left to the heads.
     """
     if len(relevance) < 3:
