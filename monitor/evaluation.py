@@ -76,19 +76,20 @@ def save_vectors(scorer: Scorer) -> list[Path]:
 def score_items(items: list[dict], scorer: Scorer) -> list[ItemResult]:
     # Embeddings of the evaluation sentences are cached, so re-running after a change to the
     # heads or the aggregation costs seconds, not minutes.
-    cache = _eval_cache(scorer)
-    articles = _articles(items)
     results = []
-    for start in range(0, len(articles), 64):
-        batch = articles[start:start + 64]
-        scored_batch = scorer.score_articles(batch, cache)
-        cache.db.conn.commit()
-        for it, scored in zip(items[start:start + 64], scored_batch):
-            s = scored.score
-            full = f"{it.get('title', '')}\n{it['text']}"
-            results.append(ItemResult(it, s.relevant, s.tone, tone_class(s.tone), s.top_topic,
-                                      wordlist_tone(full, it["lang"])))
+    for it, scored in zip(items, _score_in_batches(scorer, _articles(items), _eval_cache(scorer))):
+        s = scored.score
+        full = f"{it.get('title', '')}\n{it['text']}"
+        results.append(ItemResult(it, s.relevant, s.tone, tone_class(s.tone), s.top_topic,
+                                  wordlist_tone(full, it["lang"])))
     return results
+
+
+def _score_in_batches(scorer: Scorer, articles: list[Article], cache, size: int = 64):
+    """Scored articles in order, a batch at a time, committing the embedding cache after each."""
+    for start in range(0, len(articles), size):
+        yield from scorer.score_articles(articles[start:start + size], cache)
+        cache.db.conn.commit()
 
 
 def _spearman(a, b) -> float:
@@ -183,10 +184,7 @@ def relevant_share(scorer: Scorer, path: Path) -> tuple[int, int]:
 
     cache = store.VectorCache(store.open_db(scorer.settings.cache_dir / "unlabelled-vectors.db"))
     articles = [a for a in read_all([path], scorer.settings) if isinstance(a, Article)]
-    judged = 0
-    for start in range(0, len(articles), 64):
-        judged += sum(s.score.relevant for s in scorer.score_articles(articles[start:start + 64], cache))
-        cache.db.conn.commit()
+    judged = sum(scored.score.relevant for scored in _score_in_batches(scorer, articles, cache))
     return judged, len(articles)
 
 

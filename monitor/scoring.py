@@ -300,8 +300,8 @@ def cap_to_named(relevance: np.ndarray, named: np.ndarray) -> np.ndarray:
     "talks will resume next week" are about; inside an article that names both states only in passing
     such sentences made the whole article relevant. On the real articles of ../shared/corpus that name
     both countries, one of them only once in the body, this took the share judged relevant from 45% to
-    34% (before the sports and people statements), and changed nothing on the evaluation set; a lone statement (fewer than three sentences) is
-    left to the heads.
+    34% (before the sports and people statements), and changed nothing on the evaluation set; a lone
+    statement (fewer than three sentences) is left to the heads.
     """
     if len(relevance) < 3:
         return relevance
@@ -351,7 +351,8 @@ def score_sentences(sentences: list[str], X: np.ndarray, heads: Heads, lang: str
     relevance = float(top.mean()) if len(top) else 0.0
     relevant = relevance >= RELEVANT_AT
 
-    support = rel >= max(SUPPORT_SHARE * rel.max(), 0.2)
+    support_floor = max(SUPPORT_SHARE * rel.max(), 0.2)
+    support = rel >= support_floor
     weights = np.where(support, rel ** 2, 0.0)
     mass = float(weights.sum())
     if mass <= 0:
@@ -361,7 +362,7 @@ def score_sentences(sentences: list[str], X: np.ndarray, heads: Heads, lang: str
     topic_scores = (weights[:, None] * pred.topics).sum(axis=0)
     topic_mass = mass
     if unscored is not None and len(unscored.relevance):
-        other = np.where(unscored.relevance >= max(SUPPORT_SHARE * rel.max(), 0.2), unscored.relevance ** 2, 0.0)
+        other = np.where(unscored.relevance >= support_floor, unscored.relevance ** 2, 0.0)
         topic_scores = topic_scores + (other[:, None] * unscored.topics).sum(axis=0)
         topic_mass += float(other.sum())
     topic_scores = topic_scores / topic_mass
