@@ -32,7 +32,6 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .analytics import FEW, LANG_NAMES, ORIGIN_NAMES
-from .scoring import COOPERATIVE_AT, TENSE_AT
 from .settings import Settings
 
 FONT = "Inter, 'Segoe UI', 'Noto Sans', 'Noto Sans Arabic', 'DejaVu Sans', Arial, sans-serif"
@@ -41,7 +40,10 @@ MUTED = "#6b7280"
 ACCENT = "#23395d"  # overall tone line: dark navy, distinct from every topic colour
 SOURCE_NOTE = "Source: Relations Monitor"
 
-# Tone classes as on the scoring scale (monitor/scoring.py).
+# Shading of the tone axis, a reading guide for a period's mean tone. An article's class comes from its
+# shares (monitor/scoring.py); in cross-validation 93% of the statements classed cooperative had a tone
+# above +0.25, 93% of those classed tense one below −0.25, and 80% of those classed mixed one between.
+COOPERATIVE_AT, TENSE_AT = 0.25, -0.25
 BANDS = [
     (-1.0, TENSE_AT, "Tense", "#fbe3e1", "#b42318"),
     (TENSE_AT, COOPERATIVE_AT, "Mixed", "#f2f3f5", "#6b7280"),

@@ -22,6 +22,7 @@ EVAL_DIR = Path(__file__).resolve().parent.parent / "tests" / "evaluation"
 VECTORS_DIR = EVAL_DIR / "vectors"
 LANGS = ("ar", "fr", "en")
 TONE_VALUE = {"cooperative": 1, "neutral": 0, "tense": -1}
+CLASS_OF_LABEL = {"cooperative": "cooperative", "neutral": "mixed", "tense": "tense"}
 
 
 def split_of(group: str) -> str:
@@ -80,7 +81,7 @@ def score_items(items: list[dict], scorer: Scorer) -> list[ItemResult]:
     for it, scored in zip(items, _score_in_batches(scorer, _articles(items), _eval_cache(scorer))):
         s = scored.score
         full = f"{it.get('title', '')}\n{it['text']}"
-        results.append(ItemResult(it, s.relevant, s.tone, tone_class(s.tone), s.top_topic,
+        results.append(ItemResult(it, s.relevant, s.tone, tone_class(s.shares), s.top_topic,
                                   wordlist_tone(full, it["lang"])))
     return results
 
@@ -122,6 +123,8 @@ def language_metrics(results: list[ItemResult]) -> dict:
         "direction": _direction(results),
         "direction_hard": _direction(hard),
         "spearman": _spearman([r.tone for r in relevant], labels),
+        "class_accuracy": (sum(r.tone_class == CLASS_OF_LABEL[r.item["tone"]] for r in relevant) / len(relevant))
+        if relevant else float("nan"),
         "topic_accuracy": (sum(r.top_topic == r.item["topic"] for r in with_topic) / len(with_topic))
         if with_topic else float("nan"),
         "relevance_f1": f1,
@@ -228,7 +231,8 @@ def render_markdown(report: dict, all_floors: dict) -> str:
     ]
     names = [("items", None, None), ("direction", "direction", "baseline_direction"),
              ("direction_hard", "direction_hard", "baseline_direction_hard"),
-             ("spearman", "spearman", "baseline_spearman"), ("topic_accuracy", "topic_accuracy", None),
+             ("spearman", "spearman", "baseline_spearman"), ("class_accuracy", "class_accuracy", None),
+             ("topic_accuracy", "topic_accuracy", None),
              ("relevance_f1", "relevance_f1", None)]
     for label, key, base in names:
         floor = floors["per_language"].get(key, "") if key else ""

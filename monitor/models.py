@@ -88,3 +88,5 @@ class Score:
     sentence_scores: list[dict] = field(default_factory=list)
     model: str = ""
     method: str = ""
+    # cooperative / mixed / tense shares of the tone; the largest is tone_class (see scoring.tone_shares)
+    shares: dict[str, float] = field(default_factory=dict)

@@ -15,9 +15,9 @@ from . import store
 from .embed import Embedder, load_embedder
 from .models import Article, Failure, Score, Seen
 from .readers import iter_paths, read_path
-from .scoring import (DEFAULT_NETWORK_BUDGET, METHOD_VERSION, RELEVANCE_CONSISTENCY, TOPIC_CONSISTENCY,
-                      TOPIC_POSITIVE_WEIGHT, TRANSLATION_CONSISTENCY, Heads, cap_to_named, score_sentences,
-                      select_sentences)
+from .scoring import (DEFAULT_NETWORK_BUDGET, METHOD_VERSION, RELEVANCE_CONSISTENCY, SECOND_TOPIC_TARGET,
+                      TOPIC_CONSISTENCY, TOPIC_POSITIVE_WEIGHT, TRANSLATION_CONSISTENCY, Heads, cap_to_named,
+                      score_sentences, select_sentences)
 from .settings import Settings
 from .taxonomy import Taxonomy, load_taxonomy, load_training, training_fingerprint
 from .text import SUPPORTED_LANGUAGES, names_a_state, split_sentences, text_key
@@ -67,7 +67,8 @@ def network_budget(embedder: Embedder) -> tuple[int, int]:
 def heads_version(training, budget: tuple[int, int] = DEFAULT_NETWORK_BUDGET) -> str:
     """What trained heads depend on besides the model: training data, method, layout, budget, pull."""
     return (f"{training_fingerprint(training)}-{METHOD_VERSION}-{HEADS_FORMAT}-{budget[0]}x{budget[1]}"
-            f"-c{TRANSLATION_CONSISTENCY:g}-r{RELEVANCE_CONSISTENCY:g}-t{TOPIC_CONSISTENCY:g}w{TOPIC_POSITIVE_WEIGHT:g}")
+            f"-c{TRANSLATION_CONSISTENCY:g}-r{RELEVANCE_CONSISTENCY:g}-t{TOPIC_CONSISTENCY:g}w{TOPIC_POSITIVE_WEIGHT:g}"
+            f"s{SECOND_TOPIC_TARGET:g}")
 
 
 def bundle_path(folder: Path, model_name: str) -> Path:

@@ -21,6 +21,7 @@ def scored_record(result: Scored, article_id=None) -> dict:
         "relevance": s.relevance,
         "tone": s.tone,
         "tone_class": s.tone_class,
+        "tone_shares": s.shares,  # the class is the largest share
         "confidence": s.confidence,
         "low_confidence": s.low_confidence,
         "topics": s.topics,

@@ -66,6 +66,7 @@ class Labelled:
     tone: int | None
     topic: str | None
     group: str = field(default="")
+    topic2: str | None = None  # a second topic the statement is also about
 
 
 def load_training(training_dir: Path, taxonomy: Taxonomy) -> list[Labelled]:
@@ -85,8 +86,9 @@ def load_training(training_dir: Path, taxonomy: Taxonomy) -> list[Labelled]:
             topic = rec.get("topic")
             if topic is not None and topic not in taxonomy.keys:
                 continue  # a topic removed from the taxonomy: its statements still teach relevance
+            topic2 = rec.get("topic2") if rec.get("topic2") in taxonomy.keys else None
             items.append(Labelled(rec["text"], rec.get("lang", ""), bool(rec.get("relevant")),
-                                  None if tone is None else int(tone), topic, rec.get("group", "")))
+                                  None if tone is None else int(tone), topic, rec.get("group", ""), topic2))
     from .text import detect_language
 
     for topic in taxonomy.topics:
@@ -99,5 +101,6 @@ def load_training(training_dir: Path, taxonomy: Taxonomy) -> list[Labelled]:
 def training_fingerprint(items: list[Labelled]) -> str:
     digest = hashlib.sha1()
     for item in items:
-        digest.update(f"{item.text}|{item.relevant}|{item.tone}|{item.topic}\n".encode())
+        second = f"|{item.topic2}" if item.topic2 else ""
+        digest.update(f"{item.text}|{item.relevant}|{item.tone}|{item.topic}{second}\n".encode())
     return digest.hexdigest()[:16]

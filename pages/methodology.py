@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from monitor import scoring
+from monitor import charts, scoring
 from monitor.settings import PROJECT_DIR
 from pages import common
 
@@ -25,15 +25,18 @@ Arabic, French and English statements (see `docs/LABELING.md`).
   article's most relevant sentence that names one. Only relevant articles count in the charts.
 - **Tone** — for each sentence, P(cooperative) − P(tense), from −1 to +1. An article's tone is the mean
   over its sentences about the relationship, weighted by relevance², so sentences on other things
-  neither dilute nor swing it. Classes: **tense** at or below {scoring.TENSE_AT:+.2f},
-  **cooperative** at or above {scoring.COOPERATIVE_AT:+.2f}, **mixed** in between (neutral or mixed signals).
+  neither dilute nor swing it. Its **class** is the largest of three shares, the same weighted means of
+  the sentences' probabilities of cooperative, neutral-or-mixed and tense (cooperative share − tense
+  share = tone): an article at +0.30 whose sentences are mostly procedural is *mixed*. The charts shade
+  the tone axis at {charts.TENSE_AT:+.2f} and {charts.COOPERATIVE_AT:+.2f}: about nine in ten statements
+  classed cooperative score above {charts.COOPERATIVE_AT:+.2f}, and as many classed tense below {charts.TENSE_AT:+.2f}.
   It is the tone of the relationship, not the mood of the words: a calm report of an ambassador
   recalled is tense.
 - **Topics** — a score per topic of `data/taxonomy.json` (a sentence can be about two), over the same
   relevant sentences; the highest is the article's **main topic**.
 - **Confidence** — how sure and how consistent the relevant sentences are. Articles flagged *unsure*
-  (few relevant sentences, disagreement, or a tone near a class boundary) deserve a look at their
-  evidence sentences on the Articles page.
+  (few relevant sentences, disagreement, or two class shares within 0.1 of each other) deserve a look
+  at their evidence sentences on the Articles page.
 
 **How to read the charts.**
 - A point is the mean tone of the relevant articles published in that period. The shaded band is its

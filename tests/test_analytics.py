@@ -22,7 +22,7 @@ from monitor import store
 from monitor.facts import Facts
 from monitor.embed import HashingEmbedder
 from monitor.models import Article, Evidence, Failure, Score
-from monitor.scoring import tone_class
+from monitor.scoring import tone_class, tone_shares
 from monitor.text import text_key
 
 TOPICS = ["security", "migration", "visas", "sahara", "economy", "diplomacy", "culture", "rights_media"]
@@ -52,7 +52,7 @@ def _score(tone: float, topic: str | None, sentences: list[str], relevant: bool 
     topics = {k: (0.7 if k == topic else 0.1) for k in TOPICS}
     return Score(
         relevant=relevant, relevance=0.9 if relevant else 0.1, tone=tone,
-        tone_class=tone_class(tone) if relevant else "n/a", confidence=0.8, low_confidence=not relevant,
+        tone_class=tone_class(tone_shares(tone, 0.4)) if relevant else "n/a", confidence=0.8, low_confidence=not relevant,
         topics=topics, top_topic=topic if relevant else None,
         evidence=[Evidence(sentences[1], tone, 0.9, 0.7)] if relevant else [],
         sentence_scores=[{"position": i, "relevance": 0.9 if i else 0.5, "tone": tone} for i in range(len(sentences))],

@@ -197,7 +197,7 @@ def test_methodology_page(app):
     at = open_page(app, "methodology")
     no_errors(at)
     text = markdown_text(at)
-    assert "Relevance" in text and "-0.25" in text and "+0.25" in text
+    assert "Relevance" in text and "largest of three shares" in text and "-0.25" in text and "+0.25" in text
     evaluation = ROOT / "docs" / "EVALUATION.md"
     if evaluation.exists():
         assert evaluation.read_text(encoding="utf-8").strip().splitlines()[0].lstrip("# ") in text

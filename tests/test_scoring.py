@@ -291,3 +291,65 @@ def test_an_article_naming_neither_state_is_not_relevant(hashing_scorer):
                       "week. Both sides welcomed the progress made on wages.", lang="en")
     score = hashing_scorer.score_one(article).score
     assert not score.relevant and all(e["relevance"] == 0 for e in score.sentence_scores)
+
+
+def test_tone_shares_are_the_weighted_class_probabilities():
+    from monitor.scoring import tone_class, tone_shares
+
+    # P(cooperative), P(neutral), P(tense) of two sentences: (.7, .2, .1) and (.1, .3, .6)
+    shares = tone_shares(np.array([0.6, -0.5]), np.array([0.2, 0.3]), weights=np.array([3.0, 1.0]))
+    assert shares == pytest.approx({"cooperative": 0.55, "mixed": 0.225, "tense": 0.225})
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert tone_class(shares) == "cooperative"
+    # The same tone is mixed when most of the weight says neutral, and cooperative when it does not.
+    assert tone_class(tone_shares(np.array([0.3]), np.array([0.6]))) == "mixed"
+    assert tone_class(tone_shares(np.array([0.3]), np.array([0.2]))) == "cooperative"
+    assert tone_class(tone_shares(np.array([-0.2]), np.array([0.1]))) == "tense"
+
+
+def test_an_article_between_two_classes_is_flagged_unsure():
+    from monitor.scoring import SentencePredictions, score_sentences
+
+    class FixedHeads:
+        model_name, topic_keys = "fixed", ["security"]
+
+        def __init__(self, tone, neutral):
+            self.tone, self.neutral = np.array(tone), np.array(neutral)
+
+        def predict(self, X, lang):
+            return SentencePredictions(np.full(len(self.tone), 0.95), self.tone, self.neutral,
+                                       np.full((len(self.tone), 1), 0.9))
+
+    sentences = ["Rabat and Paris sign a deal", "The visa row goes on"]
+    split = score_sentences(sentences, np.zeros((2, 4)), FixedHeads([0.8, -0.75], [0.1, 0.15]), "en")
+    assert abs(split.shares["cooperative"] - split.shares["tense"]) < 0.1 and split.low_confidence
+    clear = score_sentences(sentences, np.zeros((2, 4)), FixedHeads([0.8, 0.7], [0.1, 0.15]), "en")
+    assert clear.tone_class == "cooperative" and not clear.low_confidence
+    assert clear.tone == pytest.approx(clear.shares["cooperative"] - clear.shares["tense"], abs=1e-3)
+
+
+def test_a_second_topic_is_learnt_as_present_but_below_the_main_one(tmp_path):
+    import json
+
+    from monitor.scoring import SECOND_TOPIC_TARGET, fit_networks, probabilities
+    from monitor.taxonomy import load_taxonomy, load_training, training_fingerprint
+
+    settings = Settings()
+    taxonomy = load_taxonomy(settings.taxonomy_path)
+    rows = [{"text": "Joint raids on smuggling networks", "lang": "en", "relevant": True, "tone": 1,
+             "topic": "security", "topic2": "migration"},
+            {"text": "A visa row", "lang": "en", "relevant": True, "tone": -1, "topic": "visas", "topic2": "nope"}]
+    (tmp_path / "t.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    items = [it for it in load_training(tmp_path, taxonomy) if not it.group.startswith("taxonomy:")]
+    assert [(it.topic, it.topic2) for it in items] == [("security", "migration"), ("visas", None)]
+    (tmp_path / "t.jsonl").write_text(json.dumps({**rows[0], "topic2": None}), encoding="utf-8")
+    assert training_fingerprint(items[:1]) != training_fingerprint(load_training(tmp_path, taxonomy)[:1])
+
+    # Networks fitted on such targets give the second topic about SECOND_TOPIC_TARGET.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 16)).astype(np.float32)
+    Y = np.zeros((60, 3), dtype=np.float32)
+    Y[:30, 0], Y[:30, 1], Y[30:, 2] = 1.0, SECOND_TOPIC_TARGET, 1.0
+    X[:30, 0] += 3.0
+    P = probabilities(fit_networks(X, Y, seeds=1, steps=300, multi_label=True), X, multi_label=True)
+    assert P[:30, 0].mean() > 0.8 and 0.3 < P[:30, 1].mean() < 0.7 and P[30:, 1].mean() < 0.2
