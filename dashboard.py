@@ -23,6 +23,10 @@ def overview() -> None:
     src = common.page_source()
     if src is None:
         return
+    older = common.q(src, "scored_with_older_method")
+    if older:
+        st.warning(f"{older:,} stored articles were scored with an older scoring method, whose classes and "
+                   "topics may differ: run `python -m monitor rescore` (stored embeddings are reused).")
     filters = common.current_filters()
     labels, colors = common.taxonomy()
     window = st.segmented_control("Headline period", list(WINDOWS), key="ov_window", default="Last 365 days",

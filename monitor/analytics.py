@@ -565,6 +565,16 @@ def summary(db) -> dict:
             "date_min": _as_date(row[4]), "date_max": _as_date(row[5])}
 
 
+def scored_with_older_method(db, current: str | None = None) -> int:
+    """Articles whose stored scores come from another scoring method than `current` (by default the
+    installed one): their classes and topics may mean something else until `monitor rescore`."""
+    if current is None:
+        from .scoring import METHOD_VERSION as current
+    row = db.execute("SELECT COUNT(*) FROM articles WHERE method IS NOT NULL AND method != ? AND method NOT LIKE ?",
+                     [current, f"{current}/%"]).fetchone()
+    return row[0] or 0
+
+
 _COUNT_KEYS = {
     "source": "COALESCE(a.source, '(unknown)')",
     "lang": "a.lang",

@@ -481,3 +481,11 @@ def test_column_snapshot_survives_odd_values(tmp_path):
     empty = Facts.load(store.open_db(tmp_path / "empty.db"))
     assert len(empty) == 0 and empty.tone_series().empty and empty.topic_share().empty
     assert empty.headline().start is None and empty.filter_options()["date_min"] is None
+
+
+def test_scored_with_older_method_counts_what_rescore_would_change(db):
+    from monitor.analytics import scored_with_older_method
+
+    total = db.execute("SELECT COUNT(*) FROM articles WHERE method IS NOT NULL").fetchone()[0]
+    assert total and scored_with_older_method(db) == total  # the fixture's method is "test"
+    assert scored_with_older_method(db, current="test") == 0
