@@ -8,7 +8,9 @@ ensemble of one-hidden-layer networks) trained on labelled ar/fr/en statements a
 state-to-state relationship: +1 is a certain
 cooperative statement, −1 a certain tense one, 0 neutral, mixed or unsure. An article's
 tone is the relevance-weighted mean over its sentences about the relationship
-(weight = relevance²), so sentences about other things do not dilute or swing it.
+(weight = relevance²), so sentences about other things do not dilute or swing it. Its class
+(cooperative, mixed or tense) is the largest of the same weighted means of the sentences'
+P(cooperative), P(neutral or mixed) and P(tense) (see tone_shares).
 Topics are independent (sigmoid) probabilities from small multi-label networks (a sentence can
 be about two topics), relevance-weighted over the article's sentences; the highest is its main topic.
 """
@@ -392,8 +394,8 @@ def score_sentences(sentences: list[str], X: np.ndarray, heads: Heads, lang: str
     strength = float(np.dot(weights, 1 - pred.neutral) / mass)
     confidence = max(0.0, min(1.0, relevance * (0.5 + 0.5 * strength) * (1 - 0.5 * min(spread, 1.0))))
     shares = tone_shares(pred.tone, pred.neutral, weights)
-    first, second = sorted(shares.values(), reverse=True)[:2]
-    low_confidence = (not relevant) or confidence < 0.35 or first - second < CLASS_MARGIN
+    largest, runner_up = sorted(shares.values(), reverse=True)[:2]
+    low_confidence = (not relevant) or confidence < 0.35 or largest - runner_up < CLASS_MARGIN
 
     influence = weights * np.abs(pred.tone)
     evidence_idx = [int(i) for i in np.argsort(-influence)[:3] if influence[i] > 0.02]
