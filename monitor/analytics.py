@@ -23,6 +23,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .scoring import METHOD_VERSION
+
 ORIGINS = ("MA", "FR", "INT", "unknown")
 GRAINS = ("day", "week", "month", "quarter")
 # Fewer articles than this in a period: the mean is drawn but flagged as resting on little.
@@ -565,11 +567,9 @@ def summary(db) -> dict:
             "date_min": _as_date(row[4]), "date_max": _as_date(row[5])}
 
 
-def scored_with_older_method(db, current: str | None = None) -> int:
+def scored_with_older_method(db, current: str = METHOD_VERSION) -> int:
     """Articles whose stored scores come from another scoring method than `current` (by default the
     installed one): their classes and topics may mean something else until `monitor rescore`."""
-    if current is None:
-        from .scoring import METHOD_VERSION as current
     row = db.execute("SELECT COUNT(*) FROM articles WHERE method IS NOT NULL AND method != ? AND method NOT LIKE ?",
                      [current, f"{current}/%"]).fetchone()
     return row[0] or 0

@@ -393,10 +393,10 @@ def score_sentences(sentences: list[str], X: np.ndarray, heads: Heads, lang: str
     topic_scores = topic_scores / topic_mass
     topics = {key: round(float(v), 4) for key, v in zip(heads.topic_keys, topic_scores)}
 
-    # Confidence: how sure the relevant sentences are and how much they agree.
-    strength = float(np.dot(weights, 1 - pred.neutral) / mass)
-    confidence = max(0.0, min(1.0, relevance * (0.5 + 0.5 * strength) * (1 - 0.5 * min(spread, 1.0))))
     shares = tone_shares(pred.tone, pred.neutral, weights)
+    # Confidence: how sure the relevant sentences are (the share that is not neutral) and how much they agree.
+    strength = 1 - shares["mixed"]
+    confidence = max(0.0, min(1.0, relevance * (0.5 + 0.5 * strength) * (1 - 0.5 * min(spread, 1.0))))
     largest, runner_up = sorted(shares.values(), reverse=True)[:2]
     low_confidence = (not relevant) or confidence < 0.35 or largest - runner_up < CLASS_MARGIN
 
