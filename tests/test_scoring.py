@@ -269,6 +269,13 @@ def test_unscored_sentences_count_for_topics_only():
     ("The Elysée said talks would resume.", "en", True),
     ("Talks between the union and management resume next week.", "en", False),
     ("Rabat a rappelé son ambassadeur.", "de", True),  # another language: any of the three lists
+    # a news agency, a club, the Maghreb or a prayer is not the state
+    ("The minister told Agence France-Presse that the border would stay closed.", "en", False),
+    ("Le milieu du Paris Saint-Germain a prolongé son contrat.", "fr", False),
+    ("وقال الوزير لوكالة فرانس برس إن دول المغرب العربي مدعوة إلى التنسيق.", "ar", False),
+    ("أقيمت صلاة المغرب في المسجد الكبير.", "ar", False),
+    ("A former Paris Saint-Germain player was named Morocco's coach.", "en", True),
+    ("قال الوزير لإذاعة فرنسا الدولية إن الرباط ترحب بالمبادرة.", "ar", True),
 ])
 def test_names_a_state(sentence, lang, expected):
     from monitor.text import names_a_state
