@@ -496,7 +496,8 @@ def count_articles(db, filters: Filters = Filters(), query: str | None = None) -
 
 
 def article_detail(db, article_id: int) -> dict | None:
-    """Everything about one article: row, topic scores, evidence, sentences."""
+    """Everything about one article: row, topic scores, evidence, sentences, and the cooperative /
+    mixed / tense shares its class was chosen from (None when scored before they were stored)."""
     rows = list(db.query("SELECT * FROM articles WHERE id = ?", [int(article_id)]))
     if not rows:
         return None
@@ -505,11 +506,16 @@ def article_detail(db, article_id: int) -> dict | None:
                     [int(article_id)])
     sentences = _frame(db, "SELECT position, text, relevance, tone, scored FROM sentences "
                            "WHERE article_id = ? ORDER BY position", [int(article_id)])
+    return {"article": article, "topics": topics, "evidence": _json_or(article.get("evidence"), []),
+            "sentences": sentences, "shares": _json_or(article.get("tone_shares"), None)}
+
+
+def _json_or(value: str | None, default):
+    """A stored JSON column, or default when it is empty or unreadable (a damaged row still displays)."""
     try:
-        evidence = json.loads(article.get("evidence") or "[]")
+        return json.loads(value) if value else default
     except json.JSONDecodeError:
-        evidence = []
-    return {"article": article, "topics": topics, "evidence": evidence, "sentences": sentences}
+        return default
 
 
 def semantic_search(db, query: str, embedder, k: int = 20, filters: Filters | None = None,

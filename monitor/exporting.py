@@ -6,7 +6,7 @@ import csv
 import json
 from typing import TextIO
 
-FIELDS = ["id", "lang", "relevant", "relevance", "tone", "tone_class", "confidence", "low_confidence",
+FIELDS = ["id", "lang", "relevant", "relevance", "tone", "tone_class", "tone_shares", "confidence", "low_confidence",
           "topics", "top_topic", "evidence", "title", "text", "published", "source", "source_country",
           "url", "story_id", "model", "method"]
 
@@ -22,6 +22,7 @@ def iter_export_rows(db, relevant_only: bool = False):
             "relevance": row["relevance"],
             "tone": row["tone"],
             "tone_class": row["tone_class"],
+            "tone_shares": json.loads(row["tone_shares"]) if row["tone_shares"] else None,
             "confidence": row["confidence"],
             "low_confidence": bool(row["low_confidence"]),
             "topics": json.loads(row["topics"] or "{}"),
@@ -47,6 +48,7 @@ def export_articles(db, out: TextIO, fmt: str = "jsonl", relevant_only: bool = F
         for row in iter_export_rows(db, relevant_only):
             row["topics"] = json.dumps(row["topics"], ensure_ascii=False)
             row["evidence"] = json.dumps(row["evidence"], ensure_ascii=False)
+            row["tone_shares"] = json.dumps(row["tone_shares"]) if row["tone_shares"] else ""
             writer.writerow(row)
             count += 1
     else:

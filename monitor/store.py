@@ -20,6 +20,8 @@ import sqlite_utils
 from .models import Article, Failure, Score
 
 SCHEMA_VERSION = 1
+# (column, type) added to `articles` since the first schema (session 10: the class shares, see scoring.tone_shares).
+_ADDED_COLUMNS = [("tone_shares", "TEXT")]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -40,6 +42,7 @@ CREATE TABLE IF NOT EXISTS articles (
     relevance REAL,
     tone REAL,
     tone_class TEXT,
+    tone_shares TEXT,
     confidence REAL,
     low_confidence INTEGER,
     top_topic TEXT,
@@ -146,6 +149,11 @@ def open_db(path: str | Path | None = None, *, readonly: bool = False) -> sqlite
 
 def migrate(db: sqlite_utils.Database) -> None:
     db.conn.executescript(_SCHEMA)
+    # Columns added after a database may have been created: NULL until the article is re-scored.
+    present = {row[1] for row in db.execute("PRAGMA table_info(articles)").fetchall()}
+    for column, kind in _ADDED_COLUMNS:
+        if column not in present:
+            db.execute(f"ALTER TABLE articles ADD COLUMN {column} {kind}")
     if "articles_fts" not in db.table_names():
         db["articles"].enable_fts(["title", "text"], create_triggers=True, tokenize="unicode61 remove_diacritics 2")
     db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
@@ -282,6 +290,7 @@ def score_columns(score: Score) -> dict:
         "relevance": score.relevance,
         "tone": score.tone,
         "tone_class": score.tone_class,
+        "tone_shares": json.dumps(score.shares),
         "confidence": score.confidence,
         "low_confidence": int(score.low_confidence),
         "top_topic": score.top_topic,

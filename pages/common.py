@@ -433,6 +433,9 @@ def article_view(src: Source | None, article_id: int) -> None:
     if not a.get("relevant"):
         st.info("Scoring judged this article not about the Morocco–France relationship: "
                 "its tone is not counted in any chart.")
+    elif detail["shares"]:
+        st.caption("Class shares (the class is the largest; tone = cooperative − tense): "
+                   + " · ".join(f"{name} {value:.0%}" for name, value in detail["shares"].items()))
 
     left, right = st.columns([3, 2])
     with left:

@@ -52,7 +52,8 @@ def _score(tone: float, topic: str | None, sentences: list[str], relevant: bool 
     topics = {k: (0.7 if k == topic else 0.1) for k in TOPICS}
     return Score(
         relevant=relevant, relevance=0.9 if relevant else 0.1, tone=tone,
-        tone_class=tone_class(tone_shares(tone, 0.4)) if relevant else "n/a", confidence=0.8, low_confidence=not relevant,
+        tone_class=tone_class(tone_shares(tone, 0.4)) if relevant else "n/a", shares=tone_shares(tone, 0.4),
+        confidence=0.8, low_confidence=not relevant,
         topics=topics, top_topic=topic if relevant else None,
         evidence=[Evidence(sentences[1], tone, 0.9, 0.7)] if relevant else [],
         sentence_scores=[{"position": i, "relevance": 0.9 if i else 0.5, "tone": tone} for i in range(len(sentences))],
@@ -323,6 +324,10 @@ def test_article_detail(db):
     assert detail["topics"].iloc[0].tolist() == ["sahara", pytest.approx(0.7)]
     assert detail["evidence"][0]["tone"] == pytest.approx(0.5)
     assert detail["sentences"]["position"].tolist() == list(range(len(detail["sentences"])))
+    # the shares the class came from are stored: cooperative − tense is the tone, the largest is the class
+    shares = detail["shares"]
+    assert shares["cooperative"] - shares["tense"] == pytest.approx(detail["article"]["tone"])
+    assert max(shares, key=shares.get) == detail["article"]["tone_class"]
     assert A.article_detail(db, 99999) is None
 
 

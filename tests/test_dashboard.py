@@ -154,6 +154,8 @@ def test_articles_search_and_detail(app, fixture_db):
     assert metric(at, "Tone") == "+0.50" and metric(at, "Class") == "cooperative"
     assert metric(at, "Main topic") == "Western Sahara"
     assert "Evidence" in markdown_text(at)
+    shares = next(c.value for c in at.caption if c.value.startswith("Class shares"))
+    assert "cooperative" in shares and "mixed" in shares and "tense" in shares
     sentences = next(d.value for d in at.dataframe if "Sentence" in d.value.columns)
     assert len(sentences) == 3 and sentences["Tone"].tolist() == pytest.approx([0.5] * 3)
 

@@ -122,6 +122,30 @@ def test_wal_mode_and_fts(settings, hashing_scorer, write_jsonl):
     assert len(hits) == 1
 
 
+def test_database_from_before_stored_shares_gains_the_column(settings, hashing_scorer, write_jsonl):
+    """A database made before tone_shares existed opens with the column added; its rows are kept (shares
+    empty until re-scored), and a newly scored article stores and exports its shares."""
+    import io
+
+    from monitor import store
+    from monitor.exporting import export_articles
+
+    db = open_db(settings.db_path)
+    ingest_articles(read_all([write_jsonl("a.jsonl", [FR_ARTICLE])], settings), db, hashing_scorer)
+    db.execute("ALTER TABLE articles DROP COLUMN tone_shares")  # as the first schema made it
+    db.conn.commit()
+    db.conn.close()
+    db = open_db(settings.db_path)
+    assert "tone_shares" in db["articles"].columns_dict
+    assert db.execute("SELECT count(*), max(tone_shares) FROM articles").fetchone() == (1, None)
+    ingest_articles(read_all([write_jsonl("b.jsonl", [EN_ARTICLE])], settings), db, hashing_scorer)
+    out = io.StringIO()
+    assert export_articles(db, out) == 2
+    shares = {row["lang"]: row["tone_shares"] for row in map(json.loads, out.getvalue().splitlines())}
+    assert shares["fr"] is None and set(shares["en"]) == {"cooperative", "mixed", "tense"}
+    assert store.SCHEMA_VERSION == 1  # columns are added in place; the version marks incompatible changes
+
+
 def run_cli(*args, env=None, stdin=None, cwd=ROOT):
     full_env = dict(os.environ, MONITOR_MODEL="hashing-512", MONITOR_SELECTOR="none", **(env or {}))
     return subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True, text=True,
