@@ -22,7 +22,7 @@ def iter_export_rows(db, relevant_only: bool = False):
             "relevance": row["relevance"],
             "tone": row["tone"],
             "tone_class": row["tone_class"],
-            "tone_shares": json.loads(row["tone_shares"]) if row["tone_shares"] else None,
+            "tone_shares": json.loads(row["tone_shares"]) if row.get("tone_shares") else None,  # an older database: none
             "confidence": row["confidence"],
             "low_confidence": bool(row["low_confidence"]),
             "topics": json.loads(row["topics"] or "{}"),
