@@ -267,8 +267,9 @@ def _tone_axis(canvas: Canvas, row: int, col: int, labels: bool = True, title: s
             canvas.annotations.append(dict(text=name, x=1, xanchor="right", y=(lo + hi) / 2, yanchor="middle",
                                            xref=f"{x} domain", yref=y, showarrow=False,
                                            font=dict(size=11, color=ink), opacity=0.9))
-    canvas.axis("y", row, col, range=[-1, 1], tickvals=[-1, -0.5, TENSE_AT, 0, COOPERATIVE_AT, 0.5, 1],
-                ticktext=["−1", "−0.5", "−0.25", "0", "+0.25", "+0.5", "+1"], gridcolor="rgba(0,0,0,0)",
+    ticks = [-1, -0.5, TENSE_AT, 0, COOPERATIVE_AT, 0.5, 1]
+    canvas.axis("y", row, col, range=[-1, 1], tickvals=ticks,
+                ticktext=[f"{t:+g}".replace("-", "−") if t else "0" for t in ticks], gridcolor="rgba(0,0,0,0)",
                 title=dict(text=title), fixedrange=True)
 
 
