@@ -52,5 +52,6 @@ def test_demo_vectors_ship_and_spare_the_model(settings, hashing_scorer, tmp_pat
     query = "SELECT title, tone, top_topic FROM articles ORDER BY title"
     rows, expected = (open_db(s.db_path).execute(query).fetchall() for s in (second, first))
     assert [(t, k) for t, _, k in rows] == [(t, k) for t, _, k in expected]
-    # Bundles are float16, as stored: scores agree to rounding (a fresh embedding is float32).
-    assert all(abs(a[1] - b[1]) < 2e-3 for a, b in zip(rows, expected))
+    # Bundles are float16, as stored: scores agree to rounding (a fresh embedding is float32; the tone
+    # memory's weights, exp(cosine / 0.05), magnify that rounding to ~2e-3 at most here).
+    assert all(abs(a[1] - b[1]) < 5e-3 for a, b in zip(rows, expected))

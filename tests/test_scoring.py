@@ -69,6 +69,7 @@ def test_heads_survive_the_shipped_format(scorers, tmp_path):
     for field in ("relevance", "tone", "neutral", "topics"):
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
     assert len(loaded.relevance) == len(loaded.tone) == HashingEmbedder.network_budget[0]
+    assert len(loaded.tone_memory[1]) == len(plain.heads(embedder).tone_memory[1]) > 0
     assert loaded.topic_keys == plain.heads(embedder).topic_keys
 
     # Other training data: the shipped heads no longer apply and are not used.
@@ -77,6 +78,22 @@ def test_heads_survive_the_shipped_format(scorers, tmp_path):
                 '"topic": "economy"}\n')
     assert Scorer(settings, embedder=embedder, use_selector=False).shipped_heads(embedder) is None
     assert shipped.exists()
+
+
+def test_nearest_labels_follow_the_closest_training_statements():
+    from monitor.scoring import nearest_labels
+
+    memory = np.eye(4, dtype=np.float32)  # four statements, classes cooperative, cooperative, neutral, tense
+    labels = np.array([0, 0, 1, 2], dtype=np.int8)
+    near_first = np.array([[0.9, 0.1, 0.0, 0.0]]) / np.linalg.norm([0.9, 0.1])
+    shares = nearest_labels(near_first, memory, labels, k=4, temperature=0.05)
+    assert shares.shape == (1, 3) and shares.sum() == pytest.approx(1.0)
+    assert shares[0, 0] > 0.99  # both cooperative neighbours are the nearest
+    near_tense = np.array([[0.0, 0.0, 0.3, 0.95]]) / np.linalg.norm([0.3, 0.95])
+    assert nearest_labels(near_tense, memory, labels, k=2)[0].argmax() == 2
+    # k larger than the memory, and a flat temperature: the plain label shares
+    np.testing.assert_allclose(nearest_labels(near_first, memory, labels, k=10, temperature=1e6)[0], [0.5, 0.25, 0.25],
+                               atol=1e-6)
 
 
 def test_shipped_heads_are_current():
