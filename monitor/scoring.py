@@ -86,7 +86,9 @@ SECOND_TOPIC_TARGET = 0.5
 # blended at 0.4 with k=40: direction ar / fr / en .899 / .907 / .912 → .902 / .916 / .929, Spearman .807 → .817,
 # three-class accuracy .834 → .845, same class for the three translations .805 → .814. A plateau, not a peak:
 # k 20-80, temperature 0.05-0.1 and weight 0.3-0.5 all gave +.009-.011 three-class accuracy and +.008-.017 same
-# class; the neighbours alone were worse than the networks (same class .70-.75).
+# class; the neighbours alone were worse than the networks (same class .70-.75). The same memory for topics
+# (top topic ar / fr / en .823 / .838 / .832 → .826 / .838 / .846 at 0.2, .815 / .838 / .855 at 0.4) and for
+# relevance (.960 / .962 / .964 → .963 / .965 / .965 at 0.4) moved them within noise: not used there.
 TONE_MEMORY_K = 40
 TONE_MEMORY_TEMPERATURE = 0.05
 TONE_MEMORY_WEIGHT = 0.4
