@@ -70,6 +70,9 @@ class Evidence:
     tone: float
     relevance: float
     weight: float
+    # the labelled training statements closest to this sentence, which weigh on its tone (scoring's tone memory):
+    # [{"text", "lang", "label" (cooperative / neutral / tense), "similarity"}]
+    neighbours: list[dict] = field(default_factory=list)
 
 
 @dataclass

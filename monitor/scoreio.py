@@ -26,7 +26,8 @@ def scored_record(result: Scored, article_id=None) -> dict:
         "low_confidence": s.low_confidence,
         "topics": s.topics,
         "top_topic": s.top_topic,
-        "evidence": [{"text": e.text, "tone": e.tone, "relevance": e.relevance} for e in s.evidence],
+        "evidence": [{"text": e.text, "tone": e.tone, "relevance": e.relevance, "neighbours": e.neighbours}
+                     for e in s.evidence],
         "model": s.model,
         "method": s.method,
     }

@@ -130,7 +130,8 @@ class Heads:
 
     def __init__(self, relevance, tone, topics, topic_keys: list[str], model_name: str,
                  language_means: dict[str, np.ndarray] | None = None,
-                 tone_memory: tuple[np.ndarray, np.ndarray] | None = None):
+                 tone_memory: tuple[np.ndarray, np.ndarray] | None = None,
+                 memory_texts: list[tuple[str, str]] | None = None):
         self.relevance = relevance
         self.tone = tone
         self.topics = topics
@@ -141,6 +142,7 @@ class Heads:
         # float16 on disk, float32 here so that each batch does not convert it again
         self.tone_memory = None if tone_memory is None else \
             (np.asarray(tone_memory[0], dtype=np.float32), np.asarray(tone_memory[1], dtype=np.int8))
+        self.memory_texts = memory_texts or []  # (text, lang) per memory row: shown beside the evidence
 
     def center(self, X: np.ndarray, langs) -> np.ndarray:
         if not self.language_means or X.shape[0] == 0:
@@ -172,6 +174,7 @@ class Heads:
         tone = fit_tone_networks(X[tone_idx], tone_labels, groups=groups[tone_idx], seeds=seeds, steps=steps)
         # float16 as shipped, so trained and shipped heads predict alike; labels +1, 0, −1 → classes 0, 1, 2
         memory = (X[tone_idx].astype(np.float16), (1 - tone_labels).astype(np.int8))
+        memory_texts = [(items[i].text, items[i].lang) for i in tone_idx]
 
         topic_idx = [i for i, it in enumerate(items) if it.relevant and it.topic in topic_keys]
         Y = np.array([[1.0 if items[i].topic == key else SECOND_TOPIC_TARGET if items[i].topic2 == key else 0.0
@@ -179,7 +182,7 @@ class Heads:
         topics = fit_networks(X[topic_idx], Y, groups=groups[topic_idx], seeds=seeds, steps=steps,
                               consistency=TOPIC_CONSISTENCY, multi_label=True, positive_weight=TOPIC_POSITIVE_WEIGHT)
         return cls(relevance=relevance, tone=tone, topics=topics, topic_keys=list(topic_keys), model_name=model_name,
-                   language_means=means, tone_memory=memory)
+                   language_means=means, tone_memory=memory, memory_texts=memory_texts)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Every weight as a named array (np.savez), so trained heads can ship without pickle."""
@@ -191,6 +194,9 @@ class Heads:
         if self.tone_memory is not None:
             arrays["tone_memory_X"] = self.tone_memory[0].astype(np.float16)
             arrays["tone_memory_y"] = self.tone_memory[1]
+        if self.memory_texts:
+            arrays["tone_memory_text"] = np.array([text for text, _ in self.memory_texts])
+            arrays["tone_memory_lang"] = np.array([lang for _, lang in self.memory_texts])
         return arrays
 
     @classmethod
@@ -203,9 +209,12 @@ class Heads:
 
         means = {key[5:]: arrays[key] for key in arrays if key.startswith("mean_")}
         memory = (arrays["tone_memory_X"], arrays["tone_memory_y"]) if "tone_memory_X" in arrays else None
+        texts = list(zip(arrays["tone_memory_text"].tolist(), arrays["tone_memory_lang"].tolist())) \
+            if "tone_memory_text" in arrays else None
         return cls(relevance=networks("relevance"), tone=networks("tone"), topics=networks("topic"),
                    topic_keys=arrays["topic_keys"].tolist(),
-                   model_name=str(arrays["model_name"]), language_means=means, tone_memory=memory)
+                   model_name=str(arrays["model_name"]), language_means=means, tone_memory=memory,
+                   memory_texts=texts)
 
     def predict(self, X: np.ndarray, lang: str | list[str] = "*") -> SentencePredictions:
         X = self.center(X, lang)
@@ -218,6 +227,17 @@ class Heads:
             probs = (1 - TONE_MEMORY_WEIGHT) * probs + TONE_MEMORY_WEIGHT * nearest_labels(X, *self.tone_memory)
         topics = probabilities(self.topics, X, multi_label=True)
         return SentencePredictions(relevance, probs[:, 0] - probs[:, 2], probs[:, 1], topics)
+
+    def neighbours(self, X: np.ndarray, lang: str, n: int = 3) -> list[list[dict]]:
+        """Per row of X, the n labelled training statements nearest to it (most similar first): the ones
+        that weigh most on its tone through the memory. Empty when the heads carry no statement texts."""
+        if self.tone_memory is None or not self.memory_texts or X.shape[0] == 0:
+            return [[] for _ in range(X.shape[0])]
+        sims = self.center(X, lang).astype(np.float32) @ self.tone_memory[0].T
+        labels = ("cooperative", "neutral", "tense")
+        return [[{"text": self.memory_texts[j][0], "lang": self.memory_texts[j][1],
+                  "label": labels[self.tone_memory[1][j]], "similarity": round(float(row[j]), 3)}
+                 for j in np.argsort(-row)[:n]] for row in sims]
 
     def relevance_only(self, X: np.ndarray, lang: str | list[str] | None = "*") -> np.ndarray:
         """P(relevant) per row; lang None means X is already centred."""
@@ -450,9 +470,10 @@ def score_sentences(sentences: list[str], X: np.ndarray, heads: Heads, lang: str
 
     influence = weights * np.abs(pred.tone)
     evidence_idx = [int(i) for i in np.argsort(-influence)[:3] if influence[i] > 0.02]
+    near = heads.neighbours(X[evidence_idx], lang) if evidence_idx else []
     evidence = [Evidence(sentences[i], round(float(pred.tone[i]), 3), round(float(rel[i]), 3),
-                         round(float(influence[i] / max(influence.sum(), 1e-9)), 3))
-                for i in evidence_idx]
+                         round(float(influence[i] / max(influence.sum(), 1e-9)), 3), near[k])
+                for k, i in enumerate(evidence_idx)]
     sentence_scores = [
         {"position": i, "relevance": round(float(rel[i]), 4), "tone": round(float(pred.tone[i]), 4)}
         for i in range(n)

@@ -447,6 +447,11 @@ def article_view(src: Source | None, article_id: int) -> None:
                 st.caption(f"tone {ev.get('tone', 0):+.2f} · relevance {ev.get('relevance', 0):.2f} · "
                            f"weight {ev.get('weight', 0):.0%}")
                 text_block(ev.get("text", ""), a["lang"])
+                if ev.get("neighbours"):
+                    with st.expander("Closest labelled statements (they weigh on this sentence's tone)"):
+                        for near in ev["neighbours"]:
+                            st.caption(f"{near['label']} · similarity {near['similarity']:.2f}")
+                            text_block(near["text"], near["lang"])
     with right:
         if len(detail["topics"]):
             chart(C.article_topics_chart(detail["topics"], labels, colors), f"article-{article_id}-topics",

@@ -24,7 +24,8 @@ Arabic, French and English statements (see `docs/LABELING.md`).
   {scoring.RELEVANT_AT:.2f}; a sentence that names neither Morocco nor France counts at most as much as the
   article's most relevant sentence that names one. Only relevant articles count in the charts.
 - **Tone** — for each sentence, P(cooperative) − P(tense), from −1 to +1 (small networks, blended with the
-  labels of the sentence's nearest training statements in any language). An article's tone is the mean
+  labels of the sentence's nearest training statements in any language; the Articles page lists them under
+  each evidence sentence). An article's tone is the mean
   over its sentences about the relationship, weighted by relevance², so sentences on other things
   neither dilute nor swing it. Its **class** is the largest of three shares, the same weighted means of
   the sentences' probabilities of cooperative, neutral-or-mixed and tense (cooperative share − tense

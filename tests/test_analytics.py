@@ -48,6 +48,9 @@ ROWS = [
 OFF_TOPIC = ("2024-03-10", "en", "INT", "Global Wire", 0.0, None, "Football: Morocco beat France in friendly", None)
 
 
+NEIGHBOUR = {"text": "Rabat et Paris ont signé trois accords.", "lang": "fr", "label": "cooperative", "similarity": 0.91}
+
+
 def _score(tone: float, topic: str | None, sentences: list[str], relevant: bool = True) -> Score:
     topics = {k: (0.7 if k == topic else 0.1) for k in TOPICS}
     return Score(
@@ -55,7 +58,7 @@ def _score(tone: float, topic: str | None, sentences: list[str], relevant: bool 
         tone_class=tone_class(tone_shares(tone, 0.4)) if relevant else "n/a", shares=tone_shares(tone, 0.4),
         confidence=0.8, low_confidence=not relevant,
         topics=topics, top_topic=topic if relevant else None,
-        evidence=[Evidence(sentences[1], tone, 0.9, 0.7)] if relevant else [],
+        evidence=[Evidence(sentences[1], tone, 0.9, 0.7, [NEIGHBOUR])] if relevant else [],
         sentence_scores=[{"position": i, "relevance": 0.9 if i else 0.5, "tone": tone} for i in range(len(sentences))],
         model="hashing-512", method="test",
     )

@@ -156,6 +156,9 @@ def test_articles_search_and_detail(app, fixture_db):
     assert "Evidence" in markdown_text(at)
     shares = next(c.value for c in at.caption if c.value.startswith("Class shares"))
     assert "cooperative" in shares and "mixed" in shares and "tense" in shares
+    # each evidence sentence lists the labelled statements nearest to it
+    assert any(e.label.startswith("Closest labelled statements") for e in at.expander)
+    assert "cooperative · similarity 0.91" in [c.value for c in at.caption]
     sentences = next(d.value for d in at.dataframe if "Sentence" in d.value.columns)
     assert len(sentences) == 3 and sentences["Tone"].tolist() == pytest.approx([0.5] * 3)
 

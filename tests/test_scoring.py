@@ -7,6 +7,7 @@ from monitor.embed import HashingEmbedder
 from monitor.models import Article
 from monitor.pipeline import Scorer, article_sentences
 from monitor.settings import Settings
+from monitor.text import split_sentences
 
 ARTICLE = Article(
     title="Paris et Rabat relancent leur coopération sécuritaire",
@@ -78,6 +79,17 @@ def test_heads_survive_the_shipped_format(scorers, tmp_path):
                 '"topic": "economy"}\n')
     assert Scorer(settings, embedder=embedder, use_selector=False).shipped_heads(embedder) is None
     assert shipped.exists()
+
+
+def test_evidence_names_the_nearest_labelled_statements(hashing_scorer):
+    """A training statement scored as an article finds itself first among its evidence's neighbours,
+    with its own label: the tone memory is traceable to the statements behind it."""
+    statement = next(it for it in hashing_scorer.training
+                     if it.relevant and it.tone == -1 and it.lang == "en" and len(split_sentences(it.text)) == 1)
+    score = hashing_scorer.score_one(Article(title="", text=statement.text, lang="en")).score
+    [first, *_] = score.evidence[0].neighbours
+    assert first["text"] == statement.text and first["label"] == "tense" and first["similarity"] > 0.99
+    assert len(score.evidence[0].neighbours) == 3
 
 
 def test_nearest_labels_follow_the_closest_training_statements():
@@ -266,6 +278,9 @@ def test_unscored_sentences_count_for_topics_only():
             return SentencePredictions(np.array([0.95, 0.9]), np.array([0.8, 0.6]), np.array([0.1, 0.2]),
                                        np.array([[0.9, 0.05], [0.85, 0.1]]))
 
+        def neighbours(self, X, lang):
+            return [[] for _ in X]
+
     sentences = ["Security talks", "Joint security training"]
     alone = score_sentences(sentences, np.zeros((2, 4)), FixedHeads(), "en")
     relevant_other = SentencePredictions(np.array([0.9, 0.1]), np.zeros(2), np.zeros(2), np.array([[0.1, 0.9], [0.0, 1.0]]))
@@ -339,6 +354,9 @@ def test_an_article_between_two_classes_is_flagged_unsure():
 
         def __init__(self, tone, neutral):
             self.tone, self.neutral = np.array(tone), np.array(neutral)
+
+        def neighbours(self, X, lang):
+            return [[] for _ in X]
 
         def predict(self, X, lang):
             return SentencePredictions(np.full(len(self.tone), 0.95), self.tone, self.neutral,
