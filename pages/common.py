@@ -451,7 +451,7 @@ def article_view(src: Source | None, article_id: int) -> None:
                     with st.expander("Closest labelled statements (they weigh on this sentence's tone)"):
                         for near in ev["neighbours"]:
                             st.caption(f"{near['label']} · similarity {near['similarity']:.2f}")
-                            text_block(near["text"], near["lang"])
+                            text_block(near["text"], near["lang"], size="0.9rem")
     with right:
         if len(detail["topics"]):
             chart(C.article_topics_chart(detail["topics"], labels, colors), f"article-{article_id}-topics",
