@@ -16,8 +16,8 @@ from .embed import Embedder, load_embedder
 from .models import Article, Failure, Score, Seen
 from .readers import iter_paths, read_path
 from .scoring import (DEFAULT_NETWORK_BUDGET, METHOD_VERSION, RELEVANCE_CONSISTENCY, SECOND_TOPIC_TARGET,
-                      TOPIC_CONSISTENCY, TOPIC_POSITIVE_WEIGHT, TRANSLATION_CONSISTENCY, Heads, cap_to_named,
-                      score_sentences, select_sentences)
+                      TOPIC_CONSISTENCY, TOPIC_POSITIVE_WEIGHT, TRANSLATION_CONSISTENCY, Heads, SentencePredictions,
+                      cap_to_named, score_sentences, select_sentences)
 from .settings import Settings
 from .taxonomy import Taxonomy, load_taxonomy, load_training, training_fingerprint
 from .text import SUPPORTED_LANGUAGES, names_a_state, split_sentences, text_key
@@ -249,8 +249,11 @@ class Scorer:
             unscored = None
             if priors[i] is not None:  # a long article: the selector has read its other sentences
                 rest = sorted(set(range(len(per_article[i]))) - set(idx))
-                unscored = self.heads(self.selector).predict(selector_rows[i][rest], article.lang)
-                unscored.relevance = priors[i][rest]  # the same heads on the same vectors, capped
+                # they count for the topics only: their relevance is the capped prior already computed, and
+                # their tone is not read (score_sentences)
+                none = np.zeros(len(rest))
+                unscored = SentencePredictions(priors[i][rest], none, none, self.heads(self.selector).topics_only(
+                    selector_rows[i][rest], article.lang))
             score = score_sentences([per_article[i][j] for j in idx], sub, heads, article.lang, second, unscored,
                                     named[i][idx])
             if article.lang not in SUPPORTED_LANGUAGES:

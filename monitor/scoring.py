@@ -225,8 +225,15 @@ class Heads:
         probs = probabilities(self.tone, X)  # columns: cooperative, neutral, tense
         if self.tone_memory is not None:
             probs = (1 - TONE_MEMORY_WEIGHT) * probs + TONE_MEMORY_WEIGHT * nearest_labels(X, *self.tone_memory)
-        topics = probabilities(self.topics, X, multi_label=True)
-        return SentencePredictions(relevance, probs[:, 0] - probs[:, 2], probs[:, 1], topics)
+        return SentencePredictions(relevance, probs[:, 0] - probs[:, 2], probs[:, 1], self.topics_only(X, None))
+
+    def topics_only(self, X: np.ndarray, lang: str | list[str] | None = "*") -> np.ndarray:
+        """P(about each topic) per row; lang None means X is already centred."""
+        if X.shape[0] == 0:
+            return np.zeros((0, len(self.topic_keys)))
+        if lang is not None:
+            X = self.center(X, lang)
+        return probabilities(self.topics, X, multi_label=True)
 
     def neighbours(self, X: np.ndarray, lang: str, n: int = 3) -> list[list[dict]]:
         """Per row of X, the n labelled training statements nearest to it (most similar first): the ones
@@ -425,7 +432,8 @@ def score_sentences(sentences: list[str], X: np.ndarray, heads: Heads, lang: str
     second: (embeddings, heads, weight) of another model on the same sentences, blended in.
     unscored: the selector's predictions for the article's other sentences (those not passed
     here): they count for the topics, weighted like the scored ones, so a long article's topics
-    come from all of it (the six scored sentences can all be about its main topic).
+    come from all of it (the six scored sentences can all be about its main topic). Only their
+    relevance and topics are read.
     named: per scored sentence, whether it names Morocco or France (see :func:`cap_to_named`).
     """
     pred = heads.predict(X, lang)
