@@ -89,8 +89,11 @@ def score_items(items: list[dict], scorer: Scorer) -> list[ItemResult]:
 def _score_in_batches(scorer: Scorer, articles: list[Article], cache, size: int = 64):
     """Scored articles in order, a batch at a time, committing the embedding cache after each."""
     for start in range(0, len(articles), size):
-        yield from scorer.score_articles(articles[start:start + size], cache)
+        batch = list(scorer.score_articles(articles[start:start + size], cache))
+        # Commit before yielding: a consumer that stops at its last item (zip) never resumes
+        # the generator, which left the last batch's embeddings uncommitted and the cache locked.
         cache.db.conn.commit()
+        yield from batch
 
 
 def _spearman(a, b) -> float:
