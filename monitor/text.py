@@ -122,15 +122,21 @@ def detect_language(text: str) -> str:
 # state, foreign ministries, and places or files only one of them stands for. Arabic entries are stems
 # (they match inside المغربي, الفرنسية, للمغرب...). Used to keep a sentence that names neither state
 # from making an article relevant on its own (see scoring.cap_to_named).
-_STATE_NAMES = {
+_MOROCCO_NAMES = {
     "en": r"morocc|rabat|mohammed vi|cherifian|sherifian|casablanca|tangier|marrakesh|marrakech|western sahara"
-          r"|moroccan sahara|polisario|bourita|france|french|paris|elys[eé]e|quai d'orsay|macron|franco-",
+          r"|moroccan sahara|polisario|bourita",
     "fr": r"maroc|rabat|mohammed vi|ch[ée]rifien|casablanca|tanger|marrakech|sahara occidental|sahara marocain"
-          r"|polisario|bourita|france|fran[cç]ais|paris|[ée]lys[ée]e|quai d'orsay|macron|franco-|hexagone",
+          r"|polisario|bourita",
     "ar": r"مغرب|مغارب|الرباط|محمد السادس|الدار البيضاء|طنجة|مراكش|الصحراء المغربية|الصحراء الغربية|البوليساريو"
-          r"|بوريطة|فرنس|باريس|الإليزيه|الاليزيه|الكي دورسي|ماكرون",
+          r"|بوريطة",
 }
-_STATE_NAME_RES = {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in _STATE_NAMES.items()}
+_FRANCE_NAMES = {
+    "en": r"france|french|paris|elys[eé]e|quai d'orsay|macron|franco-",
+    "fr": r"france|fran[cç]ais|paris|[ée]lys[ée]e|quai d'orsay|macron|franco-|hexagone",
+    "ar": r"فرنس|باريس|الإليزيه|الاليزيه|الكي دورسي|ماكرون",
+}
+_MOROCCO_RES = {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in _MOROCCO_NAMES.items()}
+_FRANCE_RES = {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in _FRANCE_NAMES.items()}
 # Names that contain a state's name without standing for the state: news agencies and channels quoted as
 # sources ("told Agence France-Presse"), clubs, the Paris Club of creditors, the Arab Maghreb (المغرب العربي,
 # المغرب الكبير), the sunset prayer (صلاة المغرب) and Jerusalem's Moroccan Gate (باب المغاربة). Blanked
@@ -143,9 +149,19 @@ _NOT_THE_STATE = re.compile(
     re.IGNORECASE)
 
 
+def _names(text: str, lang: str, names: dict[str, re.Pattern]) -> bool:
+    patterns = [names[lang]] if lang in names else names.values()
+    return any(p.search(text) for p in patterns)
+
+
 def names_a_state(sentence: str, lang: str) -> bool:
     """Whether the sentence names Morocco or France (or their capitals, leaders, ...) in its language;
     for another language, in any of the three. A news agency, a club or the Maghreb does not count."""
     sentence = _NOT_THE_STATE.sub(" ", sentence)
-    patterns = [_STATE_NAME_RES[lang]] if lang in _STATE_NAME_RES else _STATE_NAME_RES.values()
-    return any(p.search(sentence) for p in patterns)
+    return _names(sentence, lang, _MOROCCO_RES) or _names(sentence, lang, _FRANCE_RES)
+
+
+def names_both_states(text: str, lang: str) -> bool:
+    """Whether the text names Morocco and also France somewhere (same rules as names_a_state)."""
+    text = _NOT_THE_STATE.sub(" ", text)
+    return _names(text, lang, _MOROCCO_RES) and _names(text, lang, _FRANCE_RES)

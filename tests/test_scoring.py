@@ -325,6 +325,38 @@ def test_cap_to_named_bounds_unnamed_sentences_by_the_named_ones():
     assert cap_to_named(relevance[:2], named[:2]).tolist() == [0.6, 0.95]  # a lone statement: unchanged
 
 
+def test_an_article_naming_one_state_only_is_capped():
+    from monitor.scoring import ONE_STATE_RELEVANCE, RELEVANT_AT, cap_to_named
+
+    relevance = np.array([0.6, 0.95, 0.3, 0.9])
+    named = np.array([True, False, False, True])
+    capped = cap_to_named(relevance, named, names_both=False)
+    assert capped.max() == ONE_STATE_RELEVANCE < RELEVANT_AT
+    assert cap_to_named(relevance[:2], named[:2], names_both=False).tolist() == [0.6, 0.95]  # a statement
+
+
+@pytest.mark.parametrize("text, lang, expected", [
+    ("Spain and Morocco signed 20 agreements in Rabat. Sánchez called Morocco a strategic partner.", "en", False),
+    ("Rabat summoned the French ambassador.", "en", True),
+    ("Le Maroc a signé avec l'Agence France-Presse un accord de diffusion.", "fr", False),  # the agency
+    ("قال بوريطة إن العلاقات مع باريس ممتازة.", "ar", True),
+    ("أشاد المغرب بدور المغرب العربي في التنمية.", "ar", False),
+    ("Paris a salué la décision du Royaume.", "fr", False),  # "the Kingdom" alone: statements are exempt
+])
+def test_names_both_states(text, lang, expected):
+    from monitor.text import names_both_states
+
+    assert names_both_states(text, lang) is expected
+
+
+def test_a_report_on_morocco_and_spain_is_not_relevant(hashing_scorer):
+    text = ("Spain and Morocco signed twenty agreements in Rabat on Thursday. The Spanish prime minister met "
+            "his Moroccan counterpart. Both governments praised a new chapter in their relations.")
+    score = hashing_scorer.score_one(Article(title="Madrid and Rabat seal deals", text=text, lang="en")).score
+    assert not score.relevant
+    assert all(e["relevance"] <= 0.3 for e in score.sentence_scores)
+
+
 def test_an_article_naming_neither_state_is_not_relevant(hashing_scorer):
     article = Article(title="Talks resume", text="The union and the employer met on Monday. Talks will resume next "
                       "week. Both sides welcomed the progress made on wages.", lang="en")
