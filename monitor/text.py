@@ -119,21 +119,25 @@ def detect_language(text: str) -> str:
 
 
 # Words that tie a sentence to Morocco or to France: the countries, their people, capitals, heads of
-# state, foreign ministries, and places or files only one of them stands for. Arabic entries are stems
-# (they match inside المغربي, الفرنسية, للمغرب...). Used to keep a sentence that names neither state
-# from making an article relevant on its own (see scoring.cap_to_named).
+# state and government, recent foreign and interior ministers, foreign ministries, and places or files
+# only one of them stands for. Arabic entries are stems (they match inside المغربي, الفرنسية, للمغرب...).
+# Used to keep a sentence that names neither state from making an article relevant on its own, and an
+# article that names only one of them from being relevant at all (see scoring.cap_to_named).
 _MOROCCO_NAMES = {
     "en": r"morocc|rabat|mohammed vi|cherifian|sherifian|casablanca|tangier|marrakesh|marrakech|western sahara"
-          r"|moroccan sahara|polisario|bourita",
+          r"|moroccan sahara|polisario|bourita|akhannouch|laftit|hammouchi|makhzen",
     "fr": r"maroc|rabat|mohammed vi|ch[ée]rifien|casablanca|tanger|marrakech|sahara occidental|sahara marocain"
-          r"|polisario|bourita",
+          r"|polisario|bourita|akhannouch|laftit|hammouchi|makhzen",
     "ar": r"مغرب|مغارب|الرباط|محمد السادس|الدار البيضاء|طنجة|مراكش|الصحراء المغربية|الصحراء الغربية|البوليساريو"
-          r"|بوريطة",
+          r"|بوريطة|أخنوش|اخنوش|لفتيت|الحموشي",
 }
 _FRANCE_NAMES = {
-    "en": r"france|french|paris|elys[eé]e|quai d'orsay|macron|franco-",
-    "fr": r"france|fran[cç]ais|paris|[ée]lys[ée]e|quai d'orsay|macron|franco-|hexagone",
-    "ar": r"فرنس|باريس|الإليزيه|الاليزيه|الكي دورسي|ماكرون",
+    "en": r"france|french|paris|elys[eé]e|quai d'orsay|matignon|macron|franco-|le drian|\bcolonna\b"
+          r"|s[eé]journ[eé]|barrot|darmanin|retailleau|\bdgsi\b",
+    "fr": r"france|fran[cç]ais|paris|[ée]lys[ée]e|quai d'orsay|matignon|macron|franco-|hexagone|le drian|\bcolonna\b"
+          r"|s[ée]journ[ée]|barrot|darmanin|retailleau|\bdgsi\b",
+    "ar": r"فرنس|باريس|الإليزيه|الاليزيه|الكي دورسي|ماتينيون|ماكرون|لودريان|لو دريان|كولونا|سيجورني|بارو\b"
+          r"|دارمانان|دارمانين|روتايو",
 }
 _MOROCCO_RES = {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in _MOROCCO_NAMES.items()}
 _FRANCE_RES = {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in _FRANCE_NAMES.items()}

@@ -342,6 +342,9 @@ def test_an_article_naming_one_state_only_is_capped():
     ("قال بوريطة إن العلاقات مع باريس ممتازة.", "ar", True),
     ("أشاد المغرب بدور المغرب العربي في التنمية.", "ar", False),
     ("Paris a salué la décision du Royaume.", "fr", False),  # "the Kingdom" alone: statements are exempt
+    ("Bourita received Jean-Noël Barrot for talks.", "en", True),  # ministers stand for their states
+    ("استقبل بوريطة نظيره جان نويل بارو.", "ar", True),
+    ("Akhannouch opened the colonnade of the new Rabat theatre.", "en", False),
 ])
 def test_names_both_states(text, lang, expected):
     from monitor.text import names_both_states
