@@ -70,6 +70,12 @@ TRANSLATION_CONSISTENCY = 2.0
 # .744; per-language z-scores .755; mixing translations' embeddings .742; a language-adversarial hidden layer
 # .722-.748; one network over both models' embeddings side by side .765-.785 (seed sets), with direction
 # 0.3-0.6 points lower. The odd language out of a disagreeing triple is Arabic in 45% of cases.
+# Tried in session 11 against the tone heads leaning on the topic ("France defended Morocco against a European
+# Parliament resolution on press freedom" scores −0.93, because press-freedom statements are mostly tense):
+# removing the topic directions from the embeddings before the tone networks (the 8 topic centroids; 16 with a
+# topic classifier's weights) lowered every figure in the same cross-validation (direction ar .898 → .884 /
+# .870, same class .785 → .758 / .736). The topic carries real tone signal; see data/training/candidates for
+# the statements tried against it.
 # The same pull for the relevance networks (two classes), which replaced a logistic regression. Same
 # cross-validation over the 3,222 statements of session 7, relevance right ar / fr / en and the same verdict
 # for all three translations: regression .940 / .936 / .952, .941; networks with weight 5: .959 / .963 / .954, .985.
