@@ -17,10 +17,10 @@ from .models import Article, Failure, Score, Seen
 from .readers import iter_paths, read_path
 from .scoring import (DEFAULT_NETWORK_BUDGET, METHOD_VERSION, RELEVANCE_CONSISTENCY, SECOND_TOPIC_TARGET,
                       TOPIC_CONSISTENCY, TOPIC_POSITIVE_WEIGHT, TRANSLATION_CONSISTENCY, Heads, SentencePredictions,
-                      cap_to_named, score_sentences, select_sentences)
+                      bilateral_sentences, cap_to_bilateral, score_sentences, select_sentences)
 from .settings import Settings
 from .taxonomy import Taxonomy, load_taxonomy, load_training, training_fingerprint
-from .text import SUPPORTED_LANGUAGES, names_a_state, names_both_states, split_sentences, text_key
+from .text import SUPPORTED_LANGUAGES, split_sentences, state_names, text_key
 
 log = logging.getLogger(__name__)
 HEADS_FORMAT = "np6"  # bump when the pickled Heads layout changes
@@ -213,9 +213,8 @@ class Scorer:
         k = self.settings.max_scored_sentences
         weight = self.settings.selector_weight if self.selector is not None else 0.0
         chosen = [list(range(len(s))) for s in per_article]
-        named = [np.array([names_a_state(s, a.lang) for s in sents], dtype=bool)
-                 for a, sents in zip(articles, per_article)]
-        both = [names_both_states(f"{a.title}\n{a.text}", a.lang) for a in articles]
+        bilateral = [bilateral_sentences([state_names(s, a.lang) for s in sents])
+                     for a, sents in zip(articles, per_article)]
         priors: list[np.ndarray | None] = [None] * len(articles)
         selector_rows: dict[int, np.ndarray] = {}  # article -> the selector's vectors of its sentences
         if self.selector is not None:
@@ -231,7 +230,7 @@ class Scorer:
             for i, sents in enumerate(per_article):
                 if len(sents) > k:
                     prior = self.heads(self.selector).relevance_only(selector_rows[i], articles[i].lang)
-                    priors[i] = cap_to_named(prior, named[i], both[i])
+                    priors[i] = cap_to_bilateral(prior, bilateral[i])
                     chosen[i] = select_sentences(priors[i], k)
 
         texts = [per_article[i][j] for i in range(len(articles)) for j in chosen[i]]
@@ -256,7 +255,7 @@ class Scorer:
                 unscored = SentencePredictions(priors[i][rest], none, none, self.heads(self.selector).topics_only(
                     selector_rows[i][rest], article.lang))
             score = score_sentences([per_article[i][j] for j in idx], sub, heads, article.lang, second, unscored,
-                                    named[i][idx], both[i])
+                                    bilateral[i][idx])
             if article.lang not in SUPPORTED_LANGUAGES:
                 score.low_confidence = True  # stored and flagged: the heads never saw this language
             # positions inside the article, not inside the chosen subset

@@ -6,6 +6,7 @@ import functools
 import hashlib
 import re
 import unicodedata
+from typing import NamedTuple
 
 # Arabic diacritics (tashkeel) and tatweel are dropped for hashing (see _HASH_FOLD).
 _HSPACE = re.compile(r"[ \t]+")
@@ -121,8 +122,8 @@ def detect_language(text: str) -> str:
 # Words that tie a sentence to Morocco or to France: the countries, their people, capitals, heads of
 # state and government, recent foreign and interior ministers, foreign ministries, and places or files
 # only one of them stands for. Arabic entries are stems (they match inside المغربي, الفرنسية, للمغرب...).
-# Used to keep a sentence that names neither state from making an article relevant on its own, and an
-# article that names only one of them from being relevant at all (see scoring.cap_to_named).
+# Used to tell whether an article names the two states close together (scoring.bilateral_sentences): an
+# article that never does is not about their relationship (scoring.cap_to_bilateral).
 _MOROCCO_NAMES = {
     "en": r"morocc|rabat|mohammed vi|cherifian|sherifian|casablanca|tangier|marrakesh|marrakech|western sahara"
           r"|moroccan sahara|polisario|bourita|akhannouch|laftit|hammouchi|makhzen",
@@ -141,6 +142,16 @@ _FRANCE_NAMES = {
 }
 _MOROCCO_RES = {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in _MOROCCO_NAMES.items()}
 _FRANCE_RES = {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in _FRANCE_NAMES.items()}
+# "The Kingdom", as the Moroccan and French press call Morocco on second mention ("Paris remains the Kingdom's
+# second trading partner"); not the United Kingdom, Saudi Arabia, Jordan, Spain, Belgium or the Netherlands.
+# It stands for Morocco only in an article that names Morocco (scoring.bilateral_sentences): a Saudi paper
+# says المملكة of its own country.
+_KINGDOM_NAMES = {
+    "en": r"\bthe kingdom\b(?! of)",
+    "fr": r"\broyaume\b(?![- ]uni| d'espagne| de belgique| des pays-bas| saoudien| hach[ée]mite)",
+    "ar": r"(?:ال|لل)مملكة(?!\s*(?:المتحدة|العربية|الأردنية|الإسبانية|الاسبانية|البلجيكية|الهولندية))",
+}
+_KINGDOM_RES = {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in _KINGDOM_NAMES.items()}
 # Names that contain a state's name without standing for the state: news agencies and channels quoted as
 # sources ("told Agence France-Presse"), clubs, the Paris Club of creditors, the Arab Maghreb (المغرب العربي,
 # المغرب الكبير), the sunset prayer (صلاة المغرب) and Jerusalem's Moroccan Gate (باب المغاربة). Blanked
@@ -149,6 +160,7 @@ _NOT_THE_STATE = re.compile(
     r"agence france[- ]presse|france[- ]presse|france ?24|france (?:inter|info|télévisions|televisions|culture)"
     r"|radio france|\brfi\b|air france|paris saint[- ]germain|\bpsg\b|paris fc|club (?:de|of) paris|paris club"
     r"|فرانس ?برس|فرانس ?24|راديو فرانس|إذاعة فرنسا الدولية|نادي باريس|باريس سان جيرمان|باريس سان جرمان"
+    r"|وكالة الأنباء الفرنسية|الوكالة الفرنسية للأنباء"
     r"|المغرب العربي|المغرب الكبير|المغرب الإسلامي|صلاة المغرب|باب المغاربة",
     re.IGNORECASE)
 
@@ -158,14 +170,16 @@ def _names(text: str, lang: str, names: dict[str, re.Pattern]) -> bool:
     return any(p.search(text) for p in patterns)
 
 
-def names_a_state(sentence: str, lang: str) -> bool:
-    """Whether the sentence names Morocco or France (or their capitals, leaders, ...) in its language;
-    for another language, in any of the three. A news agency, a club or the Maghreb does not count."""
+class StateNames(NamedTuple):
+    """Which of the two states a sentence names (see _MOROCCO_NAMES, _FRANCE_NAMES, _KINGDOM_NAMES)."""
+    morocco: bool
+    france: bool
+    kingdom: bool  # "the Kingdom": Morocco, in an article that names Morocco
+
+
+def state_names(sentence: str, lang: str) -> StateNames:
+    """Whether the sentence names Morocco, France, or "the Kingdom", in its language (for another language,
+    in any of the three). A news agency, a club or the Maghreb does not count."""
     sentence = _NOT_THE_STATE.sub(" ", sentence)
-    return _names(sentence, lang, _MOROCCO_RES) or _names(sentence, lang, _FRANCE_RES)
-
-
-def names_both_states(text: str, lang: str) -> bool:
-    """Whether the text names Morocco and also France somewhere (same rules as names_a_state)."""
-    text = _NOT_THE_STATE.sub(" ", text)
-    return _names(text, lang, _MOROCCO_RES) and _names(text, lang, _FRANCE_RES)
+    return StateNames(_names(sentence, lang, _MOROCCO_RES), _names(sentence, lang, _FRANCE_RES),
+                      _names(sentence, lang, _KINGDOM_RES))

@@ -21,8 +21,10 @@ Arabic, French and English statements (see `docs/LABELING.md`).
 
 - **Relevance** — is the article about the relationship between the *states* of Morocco and France?
   An article is relevant when the mean relevance of its two most relevant sentences reaches
-  {scoring.RELEVANT_AT:.2f}; a sentence that names neither Morocco nor France counts at most as much as the
-  article's most relevant sentence that names one. Only relevant articles count in the charts.
+  {scoring.RELEVANT_AT:.2f}. In an article, the relationship is where the two states are named close together:
+  a sentence counts at most as much as the most relevant sentence with Morocco and France both named within
+  {scoring.BILATERAL_WINDOW} sentences of it, and an article where they never are is not relevant. Only relevant
+  articles count in the charts.
 - **Tone** — for each sentence, P(cooperative) − P(tense), from −1 to +1 (small networks, blended with the
   labels of the sentence's nearest training statements in any language; the Articles page lists them under
   each evidence sentence). An article's tone is the mean

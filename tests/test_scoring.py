@@ -6,6 +6,7 @@ import pytest
 from monitor.embed import HashingEmbedder
 from monitor.models import Article
 from monitor.pipeline import Scorer, article_sentences
+from monitor.scoring import UNPAIRED_RELEVANCE
 from monitor.settings import Settings
 from monitor.text import split_sentences
 
@@ -309,47 +310,96 @@ def test_unscored_sentences_count_for_topics_only():
     ("A former Paris Saint-Germain player was named Morocco's coach.", "en", True),
     ("قال الوزير لإذاعة فرنسا الدولية إن الرباط ترحب بالمبادرة.", "ar", True),
 ])
-def test_names_a_state(sentence, lang, expected):
-    from monitor.text import names_a_state
+def test_state_names(sentence, lang, expected):
+    from monitor.text import state_names
 
-    assert names_a_state(sentence, lang) is expected
+    found = state_names(sentence, lang)
+    assert (found.morocco or found.france) is expected
 
 
-def test_cap_to_named_bounds_unnamed_sentences_by_the_named_ones():
-    from monitor.scoring import cap_to_named
+def _names(*codes: str):
+    """StateNames from codes such as "m", "f", "mf", "k" or "" (Morocco, France, "the Kingdom", none)."""
+    from monitor.text import StateNames
+
+    return [StateNames("m" in c, "f" in c, "k" in c) for c in codes]
+
+
+def test_bilateral_sentences_name_a_state_near_where_both_are_named():
+    from monitor.scoring import bilateral_sentences
+
+    # France in the title, Morocco in the sixth sentence: the title is too far; France again in the seventh
+    assert bilateral_sentences(_names("f", "", "", "", "", "", "m", "f", "", "", "")).tolist() == \
+        [False] * 6 + [True, True] + [False] * 3
+    # two sentences apart at most, and a sentence naming neither state is never one
+    assert bilateral_sentences(_names("f", "", "m", "", "")).tolist() == [True, False, True, False, False]
+    assert not bilateral_sentences(_names("f", "", "", "m", "")).any()
+    assert bilateral_sentences(_names("mf", "", "", "", "")).tolist() == [True, False, False, False, False]
+    assert bilateral_sentences(_names("m", "", "f")).tolist() == [True, False, True]  # shorter than the window
+    assert not bilateral_sentences(_names("m", "m", "", "m")).any()  # France never named
+    assert not bilateral_sentences(_names("f", "k", "f", "")).any()  # "the Kingdom" of an article not naming Morocco
+    assert bilateral_sentences(_names("m", "", "", "", "k", "f")).tolist() == \
+        [False] * 4 + [True, True]  # "the Kingdom" stands for Morocco once Morocco is named
+
+
+def test_cap_to_bilateral_bounds_the_other_sentences_by_the_bilateral_ones():
+    from monitor.scoring import RELEVANT_AT, cap_to_bilateral
 
     relevance = np.array([0.6, 0.95, 0.3, 0.9])
-    named = np.array([True, False, False, True])
-    assert cap_to_named(relevance, named).tolist() == [0.6, 0.9, 0.3, 0.9]
-    assert not cap_to_named(relevance, np.zeros(4, bool)).any()  # names neither state anywhere
-    assert cap_to_named(relevance[:2], named[:2]).tolist() == [0.6, 0.95]  # a lone statement: unchanged
-
-
-def test_an_article_naming_one_state_only_is_capped():
-    from monitor.scoring import ONE_STATE_RELEVANCE, RELEVANT_AT, cap_to_named
-
-    relevance = np.array([0.6, 0.95, 0.3, 0.9])
-    named = np.array([True, False, False, True])
-    capped = cap_to_named(relevance, named, names_both=False)
-    assert capped.max() == ONE_STATE_RELEVANCE < RELEVANT_AT
-    assert cap_to_named(relevance[:2], named[:2], names_both=False).tolist() == [0.6, 0.95]  # a statement
+    bilateral = np.array([True, False, False, True])
+    assert cap_to_bilateral(relevance, bilateral).tolist() == [0.6, 0.9, 0.3, 0.9]
+    capped = cap_to_bilateral(relevance, np.zeros(4, bool))  # the two states never named near each other
+    assert capped.max() == UNPAIRED_RELEVANCE < RELEVANT_AT
+    assert cap_to_bilateral(relevance[:2], np.zeros(2, bool)).tolist() == [0.6, 0.95]  # a lone statement: unchanged
 
 
 @pytest.mark.parametrize("text, lang, expected", [
-    ("Spain and Morocco signed 20 agreements in Rabat. Sánchez called Morocco a strategic partner.", "en", False),
-    ("Rabat summoned the French ambassador.", "en", True),
-    ("Le Maroc a signé avec l'Agence France-Presse un accord de diffusion.", "fr", False),  # the agency
-    ("قال بوريطة إن العلاقات مع باريس ممتازة.", "ar", True),
-    ("أشاد المغرب بدور المغرب العربي في التنمية.", "ar", False),
-    ("Paris a salué la décision du Royaume.", "fr", False),  # "the Kingdom" alone: statements are exempt
-    ("Bourita received Jean-Noël Barrot for talks.", "en", True),  # ministers stand for their states
-    ("استقبل بوريطة نظيره جان نويل بارو.", "ar", True),
-    ("Akhannouch opened the colonnade of the new Rabat theatre.", "en", False),
+    ("Spain and Morocco signed 20 agreements in Rabat. Sánchez called Morocco a strategic partner.", "en", (1, 0, 0)),
+    ("Rabat summoned the French ambassador.", "en", (1, 1, 0)),
+    ("Le Maroc a signé avec l'Agence France-Presse un accord de diffusion.", "fr", (1, 0, 0)),  # the agency
+    ("وقال مصدر أمني لوكالة الأنباء الفرنسية إن الموقوف مغربي.", "ar", (1, 0, 0)),  # AFP, in Arabic
+    ("قال بوريطة إن العلاقات مع باريس ممتازة.", "ar", (1, 1, 0)),
+    ("أشاد المغرب بدور المغرب العربي في التنمية.", "ar", (1, 0, 0)),
+    ("Paris a salué la décision du Royaume.", "fr", (0, 1, 1)),
+    ("Londres et le Royaume-Uni ; le royaume saoudien.", "fr", (0, 0, 0)),
+    ("ظلت فرنسا الشريك التجاري الثاني للمملكة.", "ar", (0, 1, 1)),
+    ("زار ولي العهد المملكة العربية السعودية والمملكة المتحدة.", "ar", (0, 0, 0)),
+    ("The Kingdom of Spain and the United Kingdom.", "en", (0, 0, 0)),
+    ("Bourita received Jean-Noël Barrot for talks.", "en", (1, 1, 0)),  # ministers stand for their states
+    ("استقبل بوريطة نظيره جان نويل بارو.", "ar", (1, 1, 0)),
+    ("Akhannouch opened the colonnade of the new Rabat theatre.", "en", (1, 0, 0)),
 ])
-def test_names_both_states(text, lang, expected):
-    from monitor.text import names_both_states
+def test_state_names_tell_which_state(text, lang, expected):
+    from monitor.text import state_names
 
-    assert names_both_states(text, lang) is expected
+    assert tuple(int(flag) for flag in state_names(text, lang)) == expected
+
+
+def test_an_article_naming_the_two_states_far_apart_is_not_relevant(hashing_scorer, monkeypatch):
+    from monitor.scoring import SentencePredictions
+
+    class EverySentenceRelevant:  # heads that find every sentence bilateral and cooperative
+        model_name, topic_keys = "fixed", ["economy"]
+
+        def predict(self, X, lang):
+            n = len(X)
+            return SentencePredictions(np.full(n, 0.9), np.full(n, 0.5), np.full(n, 0.2), np.full((n, 1), 0.9))
+
+        def neighbours(self, X, lang):
+            return [[] for _ in X]
+
+    monkeypatch.setitem(hashing_scorer._heads, hashing_scorer.embedder.name, EverySentenceRelevant())
+    filler = [f"The regional council approved item {n} of the budget." for n in range(5)]
+    moroccan = "The Moroccan parliament opened its spring session."
+    french = "Separately, France reported record wheat exports."
+
+    def score(sentences):
+        article = Article(title="Spring session opens", text=" ".join(sentences), lang="en")
+        return hashing_scorer.score_one(article).score
+
+    far = score([moroccan, *filler, french])
+    assert not far.relevant and max(e["relevance"] for e in far.sentence_scores) <= UNPAIRED_RELEVANCE
+    near = score([*filler, moroccan, french])
+    assert near.relevant
 
 
 def test_a_report_on_morocco_and_spain_is_not_relevant(hashing_scorer):
@@ -357,14 +407,14 @@ def test_a_report_on_morocco_and_spain_is_not_relevant(hashing_scorer):
             "his Moroccan counterpart. Both governments praised a new chapter in their relations.")
     score = hashing_scorer.score_one(Article(title="Madrid and Rabat seal deals", text=text, lang="en")).score
     assert not score.relevant
-    assert all(e["relevance"] <= 0.3 for e in score.sentence_scores)
+    assert all(e["relevance"] <= UNPAIRED_RELEVANCE for e in score.sentence_scores)
 
 
 def test_an_article_naming_neither_state_is_not_relevant(hashing_scorer):
     article = Article(title="Talks resume", text="The union and the employer met on Monday. Talks will resume next "
                       "week. Both sides welcomed the progress made on wages.", lang="en")
     score = hashing_scorer.score_one(article).score
-    assert not score.relevant and all(e["relevance"] == 0 for e in score.sentence_scores)
+    assert not score.relevant and all(e["relevance"] <= UNPAIRED_RELEVANCE for e in score.sentence_scores)
 
 
 def test_tone_shares_are_the_weighted_class_probabilities():
