@@ -29,7 +29,8 @@ Arabic, French and English statements (see `docs/LABELING.md`).
   labels of the sentence's nearest training statements in any language; the Articles page lists them under
   each evidence sentence). An article's tone is the mean
   over its sentences about the relationship, weighted by relevance², so sentences on other things
-  neither dilute nor swing it. Its **class** is the largest of three shares, the same weighted means of
+  neither dilute nor swing it; the title counts {scoring.FIRST_SENTENCE_WEIGHT:g} times, as it states the news
+  where later sentences often recall the background. Its **class** is the largest of three shares, the same weighted means of
   the sentences' probabilities of cooperative, neutral-or-mixed and tense (cooperative share − tense
   share = tone): an article at +0.30 whose sentences are mostly procedural is *mixed*. The charts shade
   the tone axis at {charts.TENSE_AT:+.2f} and {charts.COOPERATIVE_AT:+.2f}: about nine in ten statements

@@ -480,3 +480,24 @@ def test_a_second_topic_is_learnt_as_present_but_below_the_main_one(tmp_path):
     X[:30, 0] += 3.0
     P = probabilities(fit_networks(X, Y, seeds=1, steps=300, multi_label=True), X, multi_label=True)
     assert P[:30, 0].mean() > 0.8 and 0.3 < P[:30, 1].mean() < 0.7 and P[30:, 1].mean() < 0.2
+
+
+def test_the_title_weighs_twice_in_an_article():
+    from monitor.scoring import FIRST_SENTENCE_WEIGHT, SentencePredictions, score_sentences
+
+    class TitleWarmBodyCool:  # equally relevant sentences: a warm title, cooler body sentences
+        model_name, topic_keys = "fixed", ["economy"]
+
+        def predict(self, X, lang):
+            n = len(X)
+            tone = np.array([0.8] + [-0.4] * (n - 1))
+            return SentencePredictions(np.full(n, 0.9), tone, np.full(n, 0.1), np.full((n, 1), 0.9))
+
+        def neighbours(self, X, lang):
+            return [[] for _ in X]
+
+    article = score_sentences(["Title", "Body one", "Body two"], np.zeros((3, 4)), TitleWarmBodyCool(), "en")
+    weight = FIRST_SENTENCE_WEIGHT
+    assert article.tone == pytest.approx((weight * 0.8 - 0.8) / (weight + 2), abs=1e-4)
+    statement = score_sentences(["Title", "Body one"], np.zeros((2, 4)), TitleWarmBodyCool(), "en")
+    assert statement.tone == pytest.approx(0.2, abs=1e-4)  # a statement's sentences weigh alike
