@@ -119,26 +119,34 @@ def detect_language(text: str) -> str:
     return lang.iso_code_639_1.name.lower() if lang is not None else "und"
 
 
-# Words that tie a sentence to Morocco or to France: the countries, their people, capitals, heads of
-# state and government, recent foreign and interior ministers, foreign ministries, and places or files
-# only one of them stands for. Arabic entries are stems (they match inside المغربي, الفرنسية, للمغرب...).
+# Words that tie a sentence to Morocco or to France: the countries, their people, capitals and main cities,
+# heads of state and government, recent foreign and interior ministers, ministries, security services,
+# employers' federations, and places or files only one of them stands for. Arabic entries are stems (they match inside المغربي, الفرنسية, للمغرب...).
 # Used to tell whether an article names the two states close together (scoring.bilateral_sentences): an
 # article that never does is not about their relationship (scoring.cap_to_bilateral).
 _MOROCCO_NAMES = {
     "en": r"morocc|rabat|mohammed vi|cherifian|sherifian|casablanca|tangier|marrakesh|marrakech|western sahara"
-          r"|moroccan sahara|polisario|bourita|akhannouch|laftit|hammouchi|makhzen",
+          r"|moroccan sahara|polisario|bourita|akhannouch|laftit|hammouchi|makhzen"
+          r"|la[aâ]youne|dakhla|agadir|oujda|t[ée]touan|mekn[eè]s|kenitra|nador|al hoceima|\bdgst\b|\bdgsn\b|\bcgem\b"
+          r"|\boncf\b|bank al-maghrib",
     "fr": r"maroc|rabat|mohammed vi|ch[ée]rifien|casablanca|tanger|marrakech|sahara occidental|sahara marocain"
-          r"|polisario|bourita|akhannouch|laftit|hammouchi|makhzen",
+          r"|polisario|bourita|akhannouch|laftit|hammouchi|makhzen"
+          r"|la[aâ]youne|dakhla|agadir|oujda|t[ée]touan|mekn[eè]s|k[ée]nitra|nador|al hoceima|\bdgst\b|\bdgsn\b"
+          r"|\bcgem\b|\boncf\b|bank al-maghrib",
     "ar": r"مغرب|مغارب|الرباط|محمد السادس|الدار البيضاء|طنجة|مراكش|الصحراء المغربية|الصحراء الغربية|البوليساريو"
-          r"|بوريطة|أخنوش|اخنوش|لفتيت|الحموشي",
+          r"|بوريطة|أخنوش|اخنوش|لفتيت|الحموشي"
+          r"|بالعيون|مدينة العيون|الداخلة|أكادير|اكادير|وجدة|تطوان|مكناس|القنيطرة|الناظور|الحسيمة",
 }
 _FRANCE_NAMES = {
     "en": r"france|french|paris|elys[eé]e|quai d'orsay|matignon|macron|franco-|le drian|\bcolonna\b"
-          r"|s[eé]journ[eé]|barrot|darmanin|retailleau|\bdgsi\b",
+          r"|s[eé]journ[eé]|barrot|darmanin|retailleau|\bdgsi\b|\bdgse\b|\bmedef\b|\bafd\b|beauvau"
+          r"|marseille|lyon|toulouse|bordeaux|montpellier|strasbourg|h[ée]rault",
     "fr": r"france|fran[cç]ais|paris|[ée]lys[ée]e|quai d'orsay|matignon|macron|franco-|hexagone|le drian|\bcolonna\b"
-          r"|s[ée]journ[ée]|barrot|darmanin|retailleau|\bdgsi\b",
+          r"|s[ée]journ[ée]|barrot|darmanin|retailleau|\bdgsi\b|\bdgse\b|\bmedef\b|\bafd\b|beauvau"
+          r"|\bs[ée]nat\b(?! am[ée]ricain| espagnol| belge| italien)"
+          r"|marseille|lyon|toulouse|bordeaux|montpellier|strasbourg|h[ée]rault",
     "ar": r"فرنس|باريس|الإليزيه|الاليزيه|الكي دورسي|ماتينيون|ماكرون|لودريان|لو دريان|كولونا|سيجورني|بارو\b"
-          r"|دارمانان|دارمانين|روتايو",
+          r"|دارمانان|دارمانين|روتايو|مرسيليا|ليون|تولوز|بوردو|مونبلييه|ستراسبورغ",
 }
 _MOROCCO_RES = {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in _MOROCCO_NAMES.items()}
 _FRANCE_RES = {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in _FRANCE_NAMES.items()}

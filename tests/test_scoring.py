@@ -367,6 +367,11 @@ def test_cap_to_bilateral_bounds_the_other_sentences_by_the_bilateral_ones():
     ("Bourita received Jean-Noël Barrot for talks.", "en", (1, 1, 0)),  # ministers stand for their states
     ("استقبل بوريطة نظيره جان نويل بارو.", "ar", (1, 1, 0)),
     ("Akhannouch opened the colonnade of the new Rabat theatre.", "en", (1, 0, 0)),
+    ("The ambassador inaugurated a centre in Laayoune funded by the AFD.", "en", (1, 1, 0)),
+    ("La CGEM et le Medef ont signé une charte.", "fr", (1, 1, 0)),
+    ("Le Sénat a voté ; le Sénat américain aussi.", "fr", (0, 1, 0)),
+    ("Le Sénat américain a voté.", "fr", (0, 0, 0)),
+    ("دشن السفير مركزا بالعيون بتمويل فرنسي.", "ar", (1, 1, 0)),
 ])
 def test_state_names_tell_which_state(text, lang, expected):
     from monitor.text import state_names
@@ -501,3 +506,22 @@ def test_the_title_weighs_twice_in_an_article():
     assert article.tone == pytest.approx((weight * 0.8 - 0.8) / (weight + 2), abs=1e-4)
     statement = score_sentences(["Title", "Body one"], np.zeros((2, 4)), TitleWarmBodyCool(), "en")
     assert statement.tone == pytest.approx(0.2, abs=1e-4)  # a statement's sentences weigh alike
+
+
+def test_every_relevant_labelled_text_has_a_bilateral_sentence():
+    """The naming rule must not drop relevant articles: every relevant training or evaluation text of three
+    sentences or more names the two states close together somewhere (scoring.cap_to_bilateral)."""
+    from monitor.evaluation import load_items
+    from monitor.scoring import bilateral_sentences
+    from monitor.taxonomy import load_taxonomy, load_training
+    from monitor.text import state_names
+
+    settings = Settings()
+    training = load_training(settings.training_dir, load_taxonomy(settings.taxonomy_path))
+    texts = [(it.text, it.lang) for it in training if it.relevant]
+    texts += [(f"{it.get('title', '')}\n{it['text']}".strip(), it["lang"]) for it in load_items() if it["relevant"]]
+    long = [(split_sentences(text), lang) for text, lang in texts if len(split_sentences(text)) >= 3]
+    assert len(long) > 200
+    missed = [" ".join(sents)[:80] for sents, lang in long
+              if not bilateral_sentences([state_names(s, lang) for s in sents]).any()]
+    assert not missed
