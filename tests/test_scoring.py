@@ -370,6 +370,7 @@ def test_cap_to_bilateral_bounds_the_other_sentences_by_the_bilateral_ones():
     ("The ambassador inaugurated a centre in Laayoune funded by the AFD.", "en", (1, 1, 0)),
     ("La CGEM et le Medef ont signé une charte.", "fr", (1, 1, 0)),
     ("Le Sénat a voté ; le Sénat américain aussi.", "fr", (0, 1, 0)),
+    ("Le Marocain a marqué pour l'Olympique de Marseille.", "fr", (1, 0, 0)),  # a club, not France
     ("Le Sénat américain a voté.", "fr", (0, 0, 0)),
     ("دشن السفير مركزا بالعيون بتمويل فرنسي.", "ar", (1, 1, 0)),
 ])
