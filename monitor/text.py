@@ -122,7 +122,8 @@ def detect_language(text: str) -> str:
 # Words that tie a sentence to Morocco or to France: the countries, their people, capitals, Moroccan cities,
 # heads of state and government, recent foreign and interior ministers, ministries, security services,
 # employers' federations, and places or files only one of them stands for. French cities other than Paris
-# are left out: in sports news they are clubs (Olympique de Marseille, أولمبيك ليون) with Moroccan players. Arabic entries are stems (they match inside المغربي, الفرنسية, للمغرب...).
+# are left out: in sports news they are clubs (Olympique de Marseille, أولمبيك ليون) with Moroccan players.
+# Arabic entries are stems (they match inside المغربي, الفرنسية, للمغرب...).
 # Used to tell whether an article names the two states close together (scoring.bilateral_sentences): an
 # article that never does is not about their relationship (scoring.cap_to_bilateral).
 _MOROCCO_NAMES = {
@@ -140,10 +141,10 @@ _MOROCCO_NAMES = {
 }
 _FRANCE_NAMES = {
     "en": r"france|french|paris|elys[eé]e|quai d'orsay|matignon|macron|franco-|le drian|\bcolonna\b"
-          r"|s[eé]journ[eé]|barrot|darmanin|retailleau|\bdgsi\b|\bdgse\b|\bmedef\b|\bafd\b|beauvau"
+          r"|s[eé]journ[eé]|barrot|darmanin|retailleau|\bdgsi\b|\bdgse\b|\bmedef\b|beauvau"
           r"|h[ée]rault",
     "fr": r"france|fran[cç]ais|paris|[ée]lys[ée]e|quai d'orsay|matignon|macron|franco-|hexagone|le drian|\bcolonna\b"
-          r"|s[ée]journ[ée]|barrot|darmanin|retailleau|\bdgsi\b|\bdgse\b|\bmedef\b|\bafd\b|beauvau"
+          r"|s[ée]journ[ée]|barrot|darmanin|retailleau|\bdgsi\b|\bdgse\b|\bmedef\b|beauvau"
           r"|\bs[ée]nat\b(?! am[ée]ricain| espagnol| belge| italien)"
           r"|h[ée]rault",
     "ar": r"فرنس|باريس|الإليزيه|الاليزيه|الكي دورسي|ماتينيون|ماكرون|لودريان|لو دريان|كولونا|سيجورني|بارو\b"

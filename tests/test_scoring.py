@@ -367,7 +367,8 @@ def test_cap_to_bilateral_bounds_the_other_sentences_by_the_bilateral_ones():
     ("Bourita received Jean-Noël Barrot for talks.", "en", (1, 1, 0)),  # ministers stand for their states
     ("استقبل بوريطة نظيره جان نويل بارو.", "ar", (1, 1, 0)),
     ("Akhannouch opened the colonnade of the new Rabat theatre.", "en", (1, 0, 0)),
-    ("The ambassador inaugurated a centre in Laayoune funded by the AFD.", "en", (1, 1, 0)),
+    ("The French ambassador inaugurated a centre in Laayoune.", "en", (1, 1, 0)),
+    ("The AfD gained seats in the Bundestag, Moroccan media noted.", "en", (1, 0, 0)),
     ("La CGEM et le Medef ont signé une charte.", "fr", (1, 1, 0)),
     ("Le Sénat a voté ; le Sénat américain aussi.", "fr", (0, 1, 0)),
     ("Le Marocain a marqué pour l'Olympique de Marseille.", "fr", (1, 0, 0)),  # a club, not France
