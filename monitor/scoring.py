@@ -195,8 +195,11 @@ class Heads:
         means: dict[str, np.ndarray] = {}
         if center:
             langs = np.array([it.lang for it in items])
-            means = {lang: X[langs == lang].mean(axis=0) for lang in set(langs) if lang and (langs == lang).sum() >= 20}
-            means["*"] = X.mean(axis=0)
+            # statements written for relevance alone do not move the centres (see Labelled.only_for_relevance)
+            kept = ~np.array([it.only_for_relevance for it in items], dtype=bool)
+            means = {lang: X[kept & (langs == lang)].mean(axis=0) for lang in set(langs[kept])
+                     if lang and (kept & (langs == lang)).sum() >= 20}
+            means["*"] = X[kept].mean(axis=0)
             X = cls(None, None, None, [], "", means).center(X, list(langs))
 
         seeds, steps = network_budget

@@ -67,6 +67,9 @@ class Labelled:
     topic: str | None
     group: str = field(default="")
     topic2: str | None = None  # a second topic the statement is also about
+    # Written to teach relevance alone: left out of the language centres (scoring.Heads.fit), so adding such
+    # statements changes the relevance heads and nothing else.
+    only_for_relevance: bool = False
 
 
 def load_training(training_dir: Path, taxonomy: Taxonomy) -> list[Labelled]:
@@ -88,7 +91,8 @@ def load_training(training_dir: Path, taxonomy: Taxonomy) -> list[Labelled]:
                 continue  # a topic removed from the taxonomy: its statements still teach relevance
             topic2 = rec.get("topic2") if rec.get("topic2") in taxonomy.keys else None
             items.append(Labelled(rec["text"], rec.get("lang", ""), bool(rec.get("relevant")),
-                                  None if tone is None else int(tone), topic, rec.get("group", ""), topic2))
+                                  None if tone is None else int(tone), topic, rec.get("group", ""), topic2,
+                                  bool(rec.get("only_for_relevance"))))
     from .text import detect_language
 
     for topic in taxonomy.topics:
@@ -102,5 +106,6 @@ def training_fingerprint(items: list[Labelled]) -> str:
     digest = hashlib.sha1()
     for item in items:
         second = f"|{item.topic2}" if item.topic2 else ""
-        digest.update(f"{item.text}|{item.relevant}|{item.tone}|{item.topic}{second}\n".encode())
+        alone = "|only-for-relevance" if item.only_for_relevance else ""
+        digest.update(f"{item.text}|{item.relevant}|{item.tone}|{item.topic}{second}{alone}\n".encode())
     return digest.hexdigest()[:16]

@@ -527,3 +527,26 @@ def test_every_relevant_labelled_text_has_a_bilateral_sentence():
     missed = [" ".join(sents)[:80] for sents, lang in long
               if not bilateral_sentences([state_names(s, lang) for s in sents]).any()]
     assert not missed
+
+
+def test_statements_only_for_relevance_change_the_relevance_heads_alone():
+    """They are left out of the language centres, so the tone and topic heads train on exactly the same
+    inputs with or without them (taxonomy.Labelled.only_for_relevance)."""
+    from monitor.scoring import Heads
+    from monitor.taxonomy import Labelled
+
+    rng = np.random.default_rng(0)
+    base = [Labelled(f"s{i}", ("ar", "fr", "en")[i % 3], i % 4 != 0, (1, 0, -1)[i % 3] if i % 4 else None,
+                     ("security", "economy")[i % 2] if i % 4 else None, f"g{i // 3}") for i in range(90)]
+    extra = [Labelled(f"x{i}", ("ar", "fr", "en")[i % 3], False, None, None, f"x{i // 3}", None, True)
+             for i in range(30)]
+    X = rng.normal(size=(120, 8)).astype(np.float32)
+    X[90:] += 3.0  # far from the rest: they would move the centres if they counted
+    keys = ["security", "economy"]
+    alone = Heads.fit(X[:90], base, keys, "fake", network_budget=(1, 5))
+    both = Heads.fit(X, base + extra, keys, "fake", network_budget=(1, 5))
+    for lang in ("ar", "fr", "en", "*"):
+        assert np.allclose(alone.language_means[lang], both.language_means[lang])
+    for a, b in zip(alone.tone + alone.topics, both.tone + both.topics):
+        assert all(np.array_equal(p, q) for p, q in zip(a, b))
+    assert not all(np.array_equal(p, q) for p, q in zip(alone.relevance[0], both.relevance[0]))
