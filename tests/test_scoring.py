@@ -6,7 +6,7 @@ import pytest
 from monitor.embed import HashingEmbedder
 from monitor.models import Article
 from monitor.pipeline import Scorer, article_sentences
-from monitor.scoring import UNPAIRED_RELEVANCE
+from monitor.scoring import UNPAIRED_RELEVANCE, SentencePredictions
 from monitor.settings import Settings
 from monitor.text import split_sentences
 
@@ -16,6 +16,20 @@ ARTICLE = Article(
          "Ils ont promis de renforcer l'échange de renseignements. Le temps était pluvieux à Rabat.",
     lang="fr",
 )
+
+class FakeHeads:
+    """A stand-in for scoring.Heads: predict returns predictions(n) for n sentences; no tone memory."""
+    model_name = "fixed"
+
+    def __init__(self, topic_keys: list[str], predictions):
+        self.topic_keys, self._predictions = topic_keys, predictions
+
+    def predict(self, X, lang):
+        return self._predictions(len(X))
+
+    def neighbours(self, X, lang):
+        return [[] for _ in X]
+
 
 
 @pytest.fixture(scope="module")
@@ -270,51 +284,20 @@ def test_unscored_sentences_count_for_topics_only():
     """A long article's sentences that the main model did not score still count for its topics
     (through the selector's predictions), weighted by relevance; tone and evidence stay with the
     scored sentences."""
-    from monitor.scoring import SentencePredictions, score_sentences
+    from monitor.scoring import score_sentences
 
-    class FixedHeads:
-        model_name, topic_keys = "fixed", ["security", "migration"]
-
-        def predict(self, X, lang):
-            return SentencePredictions(np.array([0.95, 0.9]), np.array([0.8, 0.6]), np.array([0.1, 0.2]),
-                                       np.array([[0.9, 0.05], [0.85, 0.1]]))
-
-        def neighbours(self, X, lang):
-            return [[] for _ in X]
-
+    heads = FakeHeads(["security", "migration"], lambda n: SentencePredictions(
+        np.array([0.95, 0.9]), np.array([0.8, 0.6]), np.array([0.1, 0.2]), np.array([[0.9, 0.05], [0.85, 0.1]])))
     sentences = ["Security talks", "Joint security training"]
-    alone = score_sentences(sentences, np.zeros((2, 4)), FixedHeads(), "en")
+    alone = score_sentences(sentences, np.zeros((2, 4)), heads, "en")
     relevant_other = SentencePredictions(np.array([0.9, 0.1]), np.zeros(2), np.zeros(2), np.array([[0.1, 0.9], [0.0, 1.0]]))
-    both = score_sentences(sentences, np.zeros((2, 4)), FixedHeads(), "en", unscored=relevant_other)
+    both = score_sentences(sentences, np.zeros((2, 4)), heads, "en", unscored=relevant_other)
     assert both.topics["migration"] > alone.topics["migration"] + 0.2
     assert both.top_topic == "security"
     assert both.tone == alone.tone and [e.text for e in both.evidence] == [e.text for e in alone.evidence]
     irrelevant_other = SentencePredictions(np.array([0.1]), np.zeros(1), np.zeros(1), np.array([[0.0, 1.0]]))
-    assert score_sentences(sentences, np.zeros((2, 4)), FixedHeads(), "en", unscored=irrelevant_other).topics \
+    assert score_sentences(sentences, np.zeros((2, 4)), heads, "en", unscored=irrelevant_other).topics \
         == alone.topics
-
-
-@pytest.mark.parametrize("sentence, lang, expected", [
-    ("La France et le Maroc ont signé trois accords.", "fr", True),
-    ("Les deux parties se reverront le mois prochain.", "fr", False),
-    ("أكد المسؤول المغربي أن المباحثات كانت مثمرة.", "ar", True),
-    ("تباحث وزيرا الداخلية في ملف الهجرة.", "ar", False),
-    ("The Elysée said talks would resume.", "en", True),
-    ("Talks between the union and management resume next week.", "en", False),
-    ("Rabat a rappelé son ambassadeur.", "de", True),  # another language: any of the three lists
-    # a news agency, a club, the Maghreb or a prayer is not the state
-    ("The minister told Agence France-Presse that the border would stay closed.", "en", False),
-    ("Le milieu du Paris Saint-Germain a prolongé son contrat.", "fr", False),
-    ("وقال الوزير لوكالة فرانس برس إن دول المغرب العربي مدعوة إلى التنسيق.", "ar", False),
-    ("أقيمت صلاة المغرب في المسجد الكبير.", "ar", False),
-    ("A former Paris Saint-Germain player was named Morocco's coach.", "en", True),
-    ("قال الوزير لإذاعة فرنسا الدولية إن الرباط ترحب بالمبادرة.", "ar", True),
-])
-def test_state_names(sentence, lang, expected):
-    from monitor.text import state_names
-
-    found = state_names(sentence, lang)
-    assert (found.morocco or found.france) is expected
 
 
 def _names(*codes: str):
@@ -353,6 +336,20 @@ def test_cap_to_bilateral_bounds_the_other_sentences_by_the_bilateral_ones():
 
 
 @pytest.mark.parametrize("text, lang, expected", [
+    ("La France et le Maroc ont signé trois accords.", "fr", (1, 1, 0)),
+    ("Les deux parties se reverront le mois prochain.", "fr", (0, 0, 0)),
+    ("أكد المسؤول المغربي أن المباحثات كانت مثمرة.", "ar", (1, 0, 0)),
+    ("تباحث وزيرا الداخلية في ملف الهجرة.", "ar", (0, 0, 0)),
+    ("The Elysée said talks would resume.", "en", (0, 1, 0)),
+    ("Talks between the union and management resume next week.", "en", (0, 0, 0)),
+    ("Rabat a rappelé son ambassadeur.", "de", (1, 0, 0)),  # another language: any of the three lists
+    # a news agency, a club, the Maghreb or a prayer is not the state
+    ("The minister told Agence France-Presse that the border would stay closed.", "en", (0, 0, 0)),
+    ("Le milieu du Paris Saint-Germain a prolongé son contrat.", "fr", (0, 0, 0)),
+    ("وقال الوزير لوكالة فرانس برس إن دول المغرب العربي مدعوة إلى التنسيق.", "ar", (0, 0, 0)),
+    ("أقيمت صلاة المغرب في المسجد الكبير.", "ar", (0, 0, 0)),
+    ("A former Paris Saint-Germain player was named Morocco's coach.", "en", (1, 0, 0)),
+    ("قال الوزير لإذاعة فرنسا الدولية إن الرباط ترحب بالمبادرة.", "ar", (1, 0, 0)),
     ("Spain and Morocco signed 20 agreements in Rabat. Sánchez called Morocco a strategic partner.", "en", (1, 0, 0)),
     ("Rabat summoned the French ambassador.", "en", (1, 1, 0)),
     ("Le Maroc a signé avec l'Agence France-Presse un accord de diffusion.", "fr", (1, 0, 0)),  # the agency
@@ -382,19 +379,9 @@ def test_state_names_tell_which_state(text, lang, expected):
 
 
 def test_an_article_naming_the_two_states_far_apart_is_not_relevant(hashing_scorer, monkeypatch):
-    from monitor.scoring import SentencePredictions
-
-    class EverySentenceRelevant:  # heads that find every sentence bilateral and cooperative
-        model_name, topic_keys = "fixed", ["economy"]
-
-        def predict(self, X, lang):
-            n = len(X)
-            return SentencePredictions(np.full(n, 0.9), np.full(n, 0.5), np.full(n, 0.2), np.full((n, 1), 0.9))
-
-        def neighbours(self, X, lang):
-            return [[] for _ in X]
-
-    monkeypatch.setitem(hashing_scorer._heads, hashing_scorer.embedder.name, EverySentenceRelevant())
+    every_sentence_relevant = FakeHeads(["economy"], lambda n: SentencePredictions(
+        np.full(n, 0.9), np.full(n, 0.5), np.full(n, 0.2), np.full((n, 1), 0.9)))  # and cooperative
+    monkeypatch.setitem(hashing_scorer._heads, hashing_scorer.embedder.name, every_sentence_relevant)
     filler = [f"The regional council approved item {n} of the budget." for n in range(5)]
     moroccan = "The Moroccan parliament opened its spring session."
     french = "Separately, France reported record wheat exports."
@@ -439,25 +426,16 @@ def test_tone_shares_are_the_weighted_class_probabilities():
 
 
 def test_an_article_between_two_classes_is_flagged_unsure():
-    from monitor.scoring import SentencePredictions, score_sentences
+    from monitor.scoring import score_sentences
 
-    class FixedHeads:
-        model_name, topic_keys = "fixed", ["security"]
-
-        def __init__(self, tone, neutral):
-            self.tone, self.neutral = np.array(tone), np.array(neutral)
-
-        def neighbours(self, X, lang):
-            return [[] for _ in X]
-
-        def predict(self, X, lang):
-            return SentencePredictions(np.full(len(self.tone), 0.95), self.tone, self.neutral,
-                                       np.full((len(self.tone), 1), 0.9))
+    def fixed_heads(tone, neutral):
+        return FakeHeads(["security"], lambda n: SentencePredictions(
+            np.full(n, 0.95), np.array(tone), np.array(neutral), np.full((n, 1), 0.9)))
 
     sentences = ["Rabat and Paris sign a deal", "The visa row goes on"]
-    split = score_sentences(sentences, np.zeros((2, 4)), FixedHeads([0.8, -0.75], [0.1, 0.15]), "en")
+    split = score_sentences(sentences, np.zeros((2, 4)), fixed_heads([0.8, -0.75], [0.1, 0.15]), "en")
     assert abs(split.shares["cooperative"] - split.shares["tense"]) < 0.1 and split.low_confidence
-    clear = score_sentences(sentences, np.zeros((2, 4)), FixedHeads([0.8, 0.7], [0.1, 0.15]), "en")
+    clear = score_sentences(sentences, np.zeros((2, 4)), fixed_heads([0.8, 0.7], [0.1, 0.15]), "en")
     assert clear.tone_class == "cooperative" and not clear.low_confidence
     assert clear.tone == pytest.approx(clear.shares["cooperative"] - clear.shares["tense"], abs=1e-3)
 
@@ -490,23 +468,14 @@ def test_a_second_topic_is_learnt_as_present_but_below_the_main_one(tmp_path):
 
 
 def test_the_title_weighs_twice_in_an_article():
-    from monitor.scoring import FIRST_SENTENCE_WEIGHT, SentencePredictions, score_sentences
+    from monitor.scoring import FIRST_SENTENCE_WEIGHT, score_sentences
 
-    class TitleWarmBodyCool:  # equally relevant sentences: a warm title, cooler body sentences
-        model_name, topic_keys = "fixed", ["economy"]
-
-        def predict(self, X, lang):
-            n = len(X)
-            tone = np.array([0.8] + [-0.4] * (n - 1))
-            return SentencePredictions(np.full(n, 0.9), tone, np.full(n, 0.1), np.full((n, 1), 0.9))
-
-        def neighbours(self, X, lang):
-            return [[] for _ in X]
-
-    article = score_sentences(["Title", "Body one", "Body two"], np.zeros((3, 4)), TitleWarmBodyCool(), "en")
+    title_warm_body_cool = FakeHeads(["economy"], lambda n: SentencePredictions(  # equally relevant sentences
+        np.full(n, 0.9), np.array([0.8] + [-0.4] * (n - 1)), np.full(n, 0.1), np.full((n, 1), 0.9)))
+    article = score_sentences(["Title", "Body one", "Body two"], np.zeros((3, 4)), title_warm_body_cool, "en")
     weight = FIRST_SENTENCE_WEIGHT
     assert article.tone == pytest.approx((weight * 0.8 - 0.8) / (weight + 2), abs=1e-4)
-    statement = score_sentences(["Title", "Body one"], np.zeros((2, 4)), TitleWarmBodyCool(), "en")
+    statement = score_sentences(["Title", "Body one"], np.zeros((2, 4)), title_warm_body_cool, "en")
     assert statement.tone == pytest.approx(0.2, abs=1e-4)  # a statement's sentences weigh alike
 
 
